@@ -1,0 +1,1 @@
+"""violet-warehouse ingest: the verified, crash-safe Violet webhook receiver."""

@@ -1,0 +1,433 @@
+"""The durable store behind the endpoint: group commit into the log, then sealing to Parquet.
+
+Requests append records to an in-memory queue and wait. One flusher task writes everything
+queued as one batch and makes it durable with one fdatasync (in a dedicated I/O thread, so the
+event loop keeps accepting requests that form the next batch); only then are the waiting
+requests released to answer 2xx. Full or old segments are handed to a sealing thread that
+writes Parquet and deletes the segment only once the Parquet file is durable.
+
+Each process takes a log *slot* (`wal/slot-K/`) under an exclusive flock, so worker processes
+never share a log. A slot whose owner died is free again: the next process to take it, or any
+process sweeping free slots at start-up, recovers its segments into Parquet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from ingest import sealer, wal
+from ingest.durable import ensure_dir
+from ingest.metrics import Metrics
+from ingest.records import HeaderFields, RawRecord
+
+log = logging.getLogger("ingest.store")
+_T = TypeVar("_T")
+MAX_SLOTS = 1024
+_SEAL_RETRY_SECONDS = 5.0
+
+
+class StoreUnavailable(Exception):
+    """The delivery could not be made durable; the caller must not acknowledge it."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    wal_dir: Path
+    raw_dir: Path
+    instance_name: str
+    seal_interval_seconds: float = 30.0
+    seal_max_bytes: int = 64 * 1024 * 1024
+    seal_max_records: int = 100_000
+    min_free_bytes: int = 0
+
+
+@dataclass
+class _Slot:
+    index: int
+    directory: Path
+    lock_fd: int
+
+
+def _try_lock(directory: Path) -> int | None:
+    """An fd holding an exclusive flock on the slot, or None if a live process holds it."""
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _sealer_init() -> None:
+    # The sealing process stops when its parent asks (pool shutdown) or dies, not on the
+    # terminal's or supervisor's signal meant for the server.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _unlock(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+class Store:
+    def __init__(self, config: StoreConfig, metrics: Metrics) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.instance = ""
+        self._slot: _Slot | None = None
+        self._segment: wal.SegmentWriter | None = None
+        self._next_segment = 0
+        self._next_sequence = 0
+        self._pending: list[tuple[RawRecord, bytes, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._rotate_requested = False
+        self._stopping = False
+        self._unsealed: list[wal.SegmentWriter] = []  # closed segments waiting for a seal
+        self._sealing: set[asyncio.Future[None]] = set()
+        self._io = ThreadPoolExecutor(1, thread_name_prefix="wal-io")
+        self._seal_pool: Executor | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.last_error: str | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Take a slot and recover leftovers; a failure here leaves the store answering 503
+        (and retrying on every batch) rather than stopping the process."""
+        try:
+            await self._in_io(self._ensure_slot)
+        except OSError as exc:
+            self.last_error = f"cannot open the log: {exc}"
+            log.error(
+                "log unavailable at start-up; deliveries will be answered 503",
+                extra={"fields": {"event": "log_unavailable", "error": str(exc)}},
+            )
+        self._tasks = [
+            asyncio.create_task(self._flush_loop(), name="wal-flusher"),
+            asyncio.create_task(self._tick_loop(), name="wal-ticker"),
+        ]
+
+    async def close(self) -> None:
+        """Drain queued requests, seal everything, release the slot."""
+        self._stopping = True
+        self._wake.set()
+        flusher, ticker = self._tasks
+        await flusher
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        await self._rotate()
+        await self._seal_backlog()
+        if self._sealing:
+            await asyncio.gather(*self._sealing, return_exceptions=True)
+        if self._unsealed:
+            log.error(
+                "stopping with unsealed log segments; they are recovered at the next start",
+                extra={"fields": {"event": "unsealed_at_stop", "segments": len(self._unsealed)}},
+            )
+        self._io.shutdown(wait=True)
+        if self._seal_pool is not None:
+            self._seal_pool.shutdown(wait=True)
+        if self._slot is not None:
+            _unlock(self._slot.lock_fd)
+            self._slot = None
+
+    # ---- the request path --------------------------------------------------------------------
+
+    async def append(self, fields: HeaderFields, body: bytes, secret_id: str) -> RawRecord:
+        """Return once the delivery is durable in the log; raise StoreUnavailable otherwise."""
+        if self._stopping:
+            raise StoreUnavailable("the service is shutting down")
+        sequence = self._next_sequence
+        self._next_sequence += 1
+        rec = RawRecord(
+            fields.delivery_id,
+            fields.source_event_id,
+            fields.topic,
+            fields.webhook_id,
+            fields.order_id,
+            fields.bag_id,
+            fields.headers_json,
+            body,
+            secret_id,
+            time.time_ns() // 1000,
+            sequence,
+        )
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((rec, wal.encode(rec), fut))
+        self._wake.set()
+        await fut
+        return rec
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._pending:
+                batch, self._pending = self._pending, []
+                await self._commit(batch)
+            seg = self._segment
+            if seg is not None and (
+                self._rotate_requested
+                or seg.broken
+                or seg.bytes >= self.config.seal_max_bytes
+                or seg.count >= self.config.seal_max_records
+            ):
+                await self._rotate()
+            if self._stopping and not self._pending:
+                return
+
+    async def _commit(self, batch: list[tuple[RawRecord, bytes, asyncio.Future[None]]]) -> None:
+        try:
+            seconds = await self._in_io(self._write_batch, batch)
+        except OSError as exc:
+            self.last_error = f"log write failed: {exc}"
+            self.metrics.store_errors.inc()
+            log.error(
+                "log write failed; batch answered 503",
+                extra={"fields": {"event": "log_write_failed", "error": str(exc), "n": len(batch)}},
+            )
+            for _, _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(StoreUnavailable(str(exc)))
+            return
+        self.last_error = None
+        self.metrics.fsync_seconds.observe(seconds)
+        self.metrics.batch_records.observe(len(batch))
+        nbytes = sum(len(frame) for _, frame, _ in batch)
+        self.metrics.backlog_records.inc(len(batch))
+        self.metrics.backlog_bytes.inc(nbytes)
+        for _, _, fut in batch:
+            if not fut.done():  # a request whose client went away is no longer waiting
+                fut.set_result(None)
+
+    def _write_batch(self, batch: list[tuple[RawRecord, bytes, asyncio.Future[None]]]) -> float:
+        seg = self._ensure_segment()
+        started = time.perf_counter()
+        seg.append([frame for _, frame, _ in batch])
+        elapsed = time.perf_counter() - started
+        if seg.opened_at_us is None:
+            seg.opened_at_us = batch[0][0].received_at_us
+        seg.count += len(batch)
+        return elapsed
+
+    # ---- segments, slots, sealing -------------------------------------------------------------
+
+    def _ensure_slot(self) -> _Slot:
+        if self._slot is not None:
+            return self._slot
+        root = self.config.wal_dir
+        ensure_dir(root)
+        for index in range(MAX_SLOTS):
+            directory = root / f"slot-{index}"
+            ensure_dir(directory)
+            fd = _try_lock(directory)
+            if fd is not None:
+                break
+        else:
+            raise OSError(f"all {MAX_SLOTS} log slots under {root} are in use")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.instance = f"{self.config.instance_name}-s{index}-{stamp}-{secrets.token_hex(2)}"
+        self._slot = _Slot(index, directory, fd)
+        self._recover(directory)
+        self._sweep_free_slots()
+        log.info(
+            "log slot taken",
+            extra={"fields": {"event": "log_open", "slot": index, "instance": self.instance}},
+        )
+        return self._slot
+
+    def _sweep_free_slots(self) -> None:
+        """Recover segments of slots no live process holds (e.g. after fewer workers restart)."""
+        own = self._slot
+        for directory in sorted(self.config.wal_dir.glob("slot-*")):
+            if own is not None and directory == own.directory:
+                continue
+            if not any(directory.glob("*.wal")):
+                continue
+            fd = _try_lock(directory)
+            if fd is None:
+                continue
+            try:
+                self._recover(directory)
+            finally:
+                _unlock(fd)
+
+    def _recover(self, directory: Path) -> None:
+        for path in sorted(directory.glob("*.wal")):
+            if wal.parse_segment_name(path.name) is None:
+                log.warning(
+                    "ignoring a file that is not a log segment",
+                    extra={"fields": {"event": "log_foreign_file", "path": str(path)}},
+                )
+                continue
+            result = sealer.seal_segment(path, self.config.raw_dir)
+            self.metrics.recovered_records.inc(result.records)
+            self.metrics.torn_bytes.inc(result.torn_tail_bytes)
+            self.metrics.sealed_files.inc(len(result.files))
+            self.metrics.sealed_records.inc(result.records)
+            log.warning(
+                "recovered log segment",
+                extra={
+                    "fields": {
+                        "event": "log_recovered",
+                        "segment": path.name,
+                        "records": result.records,
+                        "torn_tail_bytes": result.torn_tail_bytes,
+                        "damaged_bytes": result.damaged_bytes,
+                        "files": [str(f) for f in result.files],
+                    }
+                },
+            )
+
+    def _ensure_segment(self) -> wal.SegmentWriter:
+        slot = self._ensure_slot()
+        if self._segment is None:
+            self._segment = wal.SegmentWriter(slot.directory, self.instance, self._next_segment)
+            self._next_segment += 1
+        return self._segment
+
+    async def _rotate(self) -> None:
+        """Close the open segment and queue it for sealing (runs between batches)."""
+        self._rotate_requested = False
+        seg = await self._in_io(self._detach_segment)
+        if seg is not None:
+            self._start_seal(seg)
+
+    def _detach_segment(self) -> wal.SegmentWriter | None:
+        seg, self._segment = self._segment, None
+        if seg is None:
+            return None
+        seg.close()
+        if not seg.count:
+            # Nothing in it was acknowledged (empty, or only a failed batch): drop it.
+            seg.path.unlink(missing_ok=True)
+            return None
+        return seg
+
+    def _pool(self) -> Executor:
+        if self._seal_pool is None:
+            # Sealing (hashing, Arrow, zstd) runs in its own process so that it never takes
+            # the GIL from the request path; it reads the closed segment back from disk.
+            self._seal_pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_sealer_init
+            )
+        return self._seal_pool
+
+    def _start_seal(self, seg: wal.SegmentWriter) -> None:
+        task = asyncio.ensure_future(self._seal(seg))
+        self._sealing.add(task)
+        task.add_done_callback(self._sealing.discard)
+
+    async def _seal(self, seg: wal.SegmentWriter) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            if self._stopping:
+                # At shutdown seal here: the sealing process may already be gone with the
+                # signal that stopped us.
+                result = await self._in_io(sealer.seal_segment, seg.path, self.config.raw_dir)
+            else:
+                result = await loop.run_in_executor(
+                    self._pool(), sealer.seal_segment, seg.path, self.config.raw_dir
+                )
+        except Exception as exc:  # noqa: BLE001 - kept in the log, logged, retried: not swallowed
+            self.metrics.seal_failures.inc()
+            self._unsealed.append(seg)
+            if isinstance(exc, BrokenProcessPool):
+                self._seal_pool = None
+            log.error(
+                "sealing failed; the segment stays in the log and is retried",
+                extra={
+                    "fields": {"event": "seal_failed", "segment": seg.path.name, "error": repr(exc)}
+                },
+            )
+            return
+        self.metrics.sealed_files.inc(len(result.files))
+        self.metrics.sealed_records.inc(result.records)
+        self.metrics.backlog_records.dec(seg.count)
+        self.metrics.backlog_bytes.dec(seg.bytes - len(wal.FILE_MAGIC))
+        for path in result.files:
+            log.info(
+                "sealed",
+                extra={
+                    "fields": {
+                        "event": "sealed",
+                        "file": str(path),
+                        "records": result.records,
+                        "segment": seg.path.name,
+                    }
+                },
+            )
+
+    async def _seal_backlog(self) -> None:
+        """Retry segments whose sealing failed earlier."""
+        retry, self._unsealed = self._unsealed, []
+        for seg in retry:
+            self._start_seal(seg)
+        if self._sealing:
+            await asyncio.gather(*self._sealing, return_exceptions=True)
+
+    async def _tick_loop(self) -> None:
+        interval = self.config.seal_interval_seconds
+        step = min(1.0, interval / 4)
+        last_retry = time.monotonic()
+        while True:
+            await asyncio.sleep(step)
+            seg = self._segment
+            if seg is not None and seg.opened_at_us is not None:
+                age = time.time() - seg.opened_at_us / 1e6
+                if age >= interval:
+                    self._rotate_requested = True
+                    self._wake.set()
+            if self._unsealed and time.monotonic() - last_retry >= _SEAL_RETRY_SECONDS:
+                last_retry = time.monotonic()
+                retry, self._unsealed = self._unsealed, []
+                for s in retry:
+                    self._start_seal(s)
+
+    # ---- health ------------------------------------------------------------------------------
+
+    async def check_ready(self) -> str | None:
+        """None when a delivery could be stored now, else why not."""
+        try:
+            await self._in_io(self._ensure_segment)
+            free = shutil.disk_usage(self.config.wal_dir).free
+        except OSError as exc:
+            return f"log not writable: {exc}"
+        if free < self.config.min_free_bytes:
+            return f"free disk {free} bytes is below the minimum {self.config.min_free_bytes}"
+        # The log opens and there is room: a failure seen earlier no longer holds.
+        self.last_error = None
+        return None
+
+    def backlog(self) -> tuple[int, int]:
+        """(records, segments) accepted but not yet sealed."""
+        seg = self._segment
+        open_records = seg.count if seg is not None else 0
+        return open_records + sum(s.count for s in self._unsealed), len(self._unsealed)
+
+    async def _in_io(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)

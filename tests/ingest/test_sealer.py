@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest import sealer, wal
+from ingest.records import SCHEMA, Columns, RawRecord, to_table
+
+from .test_wal import rec
+
+MIDNIGHT_US = 1_794_960_000_000_000  # 2026-11-18T00:00:00Z
+
+
+def test_sealed_file_has_the_raw_delivery_schema(tmp_path: Path) -> None:
+    records = [rec(i) for i in range(5)]
+    [path] = sealer.seal(records, tmp_path, "inst-a", 7)
+    table = pq.read_table(path)
+    assert table.schema.names == SCHEMA.names
+    assert table.schema.equals(SCHEMA, check_metadata=False)
+    assert table.column("body").to_pylist() == [r.body for r in records]
+    assert table.column("body_sha256").to_pylist() == [
+        hashlib.sha256(r.body).hexdigest() for r in records
+    ]
+    assert set(table.column("ingest_instance").to_pylist()) == {"inst-a"}
+    assert table.column("sequence").to_pylist() == [0, 1, 2, 3, 4]
+    assert pq.ParquetFile(path).metadata.row_group(0).column(7).compression == "ZSTD"
+
+
+def test_partitions_by_utc_receive_date_and_names_by_segment(tmp_path: Path) -> None:
+    records = [
+        rec(0, received_at_us=MIDNIGHT_US - 1),
+        rec(1, received_at_us=MIDNIGHT_US),
+        rec(2, received_at_us=MIDNIGHT_US + 5),
+    ]
+    paths = sealer.seal(records, tmp_path, "inst-a", 3)
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+        "received_date=2026-11-17/part-inst-a-0000000003.parquet",
+        "received_date=2026-11-18/part-inst-a-0000000003.parquet",
+    ]
+    assert pq.read_table(paths[0]).column("sequence").to_pylist() == [0]
+    assert pq.read_table(paths[1]).column("sequence").to_pylist() == [1, 2]
+    ts = pq.read_table(paths[1]).column("received_at").type
+    assert ts == pa.timestamp("us", tz="UTC")
+
+
+def test_sealing_twice_rewrites_the_same_file(tmp_path: Path) -> None:
+    records = [rec(i) for i in range(4)]
+    [first] = sealer.seal(records, tmp_path, "inst-a", 1)
+    before = first.read_bytes()
+    [again] = sealer.seal(records, tmp_path, "inst-a", 1)
+    assert again == first
+    assert again.read_bytes() == before
+    assert len(list(tmp_path.rglob("*.parquet"))) == 1
+
+
+def test_a_failed_write_leaves_neither_a_partial_file_nor_a_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def half_write(table: pa.Table, where: Any, **kw: Any) -> None:
+        where.write(b"PAR1 half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sealer.pq, "write_table", half_write)
+    final = tmp_path / "received_date=2026-11-18" / "part-x-0000000000.parquet"
+    with pytest.raises(OSError, match="No space"):
+        sealer.write_parquet_atomic(to_table(Columns.of([rec(0)]), "x"), final)
+    assert list(final.parent.iterdir()) == []
+
+
+def test_seal_segment_drops_a_torn_tail_and_the_segment(tmp_path: Path) -> None:
+    log_dir = tmp_path / "wal"
+    log_dir.mkdir()
+    records = [rec(i) for i in range(3)]
+    w = wal.SegmentWriter(log_dir, "inst-b", 9)
+    w.append([wal.encode(r) for r in records])
+    w.close()
+    with open(w.path, "ab") as fh:
+        fh.write(wal.encode(rec(3))[:-7])  # the process died mid-write
+    raw = tmp_path / "raw"
+    stale = sealer.partition_dir(raw, "2026-11-18") / ".part-inst-b-0000000009.parquet.dead.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half")
+    result = sealer.seal_segment(w.path, raw)
+    assert result.records == 3
+    assert result.torn_tail_bytes > 0
+    assert not w.path.exists()
+    assert not stale.exists()
+    [path] = result.files
+    assert pq.read_table(path).column("delivery_id").to_pylist() == ["evt-0", "evt-1", "evt-2"]
+
+
+def test_seal_segment_of_an_empty_segment_writes_nothing(tmp_path: Path) -> None:
+    w = wal.SegmentWriter(tmp_path, "inst-c", 0)
+    w.close()
+    result = sealer.seal_segment(w.path, tmp_path / "raw")
+    assert result.files == []
+    assert not w.path.exists()
+
+
+def test_seal_segment_refuses_a_foreign_file(tmp_path: Path) -> None:
+    other = tmp_path / "notes.wal"
+    other.write_bytes(b"x")
+    with pytest.raises(ValueError, match="not a log segment"):
+        sealer.seal_segment(other, tmp_path)
+
+
+def test_columns_round_trip_records() -> None:
+    records: list[RawRecord] = [rec(i) for i in range(3)]
+    cols = Columns.of(records)
+    assert len(cols) == 3
+    assert cols.records() == records
+    assert cols.take([2, 0]).records() == [records[2], records[0]]

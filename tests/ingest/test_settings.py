@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import Settings, SettingsError
+
+
+def test_refuses_without_a_secret() -> None:
+    with pytest.raises(SettingsError, match="VIOLET_APP_SECRET"):
+        Settings.from_env({})
+
+
+def test_defaults() -> None:
+    s = Settings.from_env({"VIOLET_APP_SECRET": "x"})
+    assert s.data_dir == Path("data")
+    assert s.max_body_bytes == 1024 * 1024
+    assert s.seal_interval_seconds == 30.0
+    assert s.raw_dir == Path("data/raw/violet")
+    assert s.wal_dir == Path("data/wal")
+
+
+def test_extra_secrets_for_rotation_are_named_by_suffix() -> None:
+    s = Settings.from_env(
+        {"VIOLET_APP_SECRET": "new", "VIOLET_APP_SECRET_OLD": "old", "VIOLET_APP_SECRET_Q3": "q3"}
+    )
+    assert [(sid, sec.reveal()) for sid, sec in s.secrets] == [
+        ("primary", "new"),
+        ("old", "old"),
+        ("q3", "q3"),
+    ]
+
+
+def test_only_extra_secrets_is_enough() -> None:
+    s = Settings.from_env({"VIOLET_APP_SECRET_NEXT": "n"})
+    assert [sid for sid, _ in s.secrets] == ["next"]
+
+
+def test_secrets_never_print() -> None:
+    s = Settings.from_env({"VIOLET_APP_SECRET": "hunter2-very-secret"})
+    assert "hunter2" not in repr(s)
+    assert "hunter2" not in str(s.secrets)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("VIOLET_MAX_BODY_BYTES", "lots", "must be an integer"),
+        ("VIOLET_MAX_BODY_BYTES", "0", "at least 1"),
+        ("VIOLET_SEAL_INTERVAL_SECONDS", "-1", "greater than 0"),
+        ("VIOLET_ACCESS_LOG", "maybe", "true or false"),
+        ("VIOLET_LOG_LEVEL", "loud", "one of"),
+    ],
+)
+def test_malformed_values_are_named(key: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as err:
+        Settings.from_env({"VIOLET_APP_SECRET": "x", key: value})
+    assert key in str(err.value)
+
+
+def test_values_are_read() -> None:
+    s = Settings.from_env(
+        {
+            "VIOLET_APP_SECRET": "x",
+            "VIOLET_DATA_DIR": "/srv/violet",
+            "VIOLET_MAX_BODY_BYTES": "2048",
+            "VIOLET_SEAL_MAX_RECORDS": "10",
+            "VIOLET_REDACT_HEADERS": "X-Shared-Token, x-other",
+            "VIOLET_INSTANCE_NAME": "ingest a.b",
+        }
+    )
+    assert s.data_dir == Path("/srv/violet")
+    assert s.max_body_bytes == 2048
+    assert s.seal_max_records == 10
+    assert {"x-shared-token", "x-other", "authorization"} <= s.redact_headers
+    assert s.instance_name == "ingest-a-b"
