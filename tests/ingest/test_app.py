@@ -1,0 +1,287 @@
+"""The service through Starlette's TestClient: real app, real store, real files."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from ingest import wal
+from ingest.app import WEBHOOK_PATH, create_app
+from ingest.settings import Settings
+
+from ..conftest import OLD_SECRET, SECRET, Delivery, DeliveryFactory, read_raw
+from .test_wal import rec
+
+ClientFactory = Callable[..., "contextmanager[TestClient]"]
+
+
+@pytest.fixture
+def client_for(data_dir: Path) -> Callable[..., Iterator[TestClient]]:
+    @contextmanager
+    def make(**env: str) -> Iterator[TestClient]:
+        settings = Settings.from_env(
+            {
+                "VIOLET_APP_SECRET": SECRET,
+                "VIOLET_APP_SECRET_OLD": OLD_SECRET,
+                "VIOLET_DATA_DIR": str(data_dir),
+                "VIOLET_MIN_FREE_BYTES": "0",
+                **env,
+            }
+        )
+        with TestClient(create_app(settings)) as client:
+            yield client
+
+    return make  # type: ignore[return-value]
+
+
+def post(client: TestClient, d: Delivery) -> tuple[int, dict[str, object]]:
+    r = client.post(WEBHOOK_PATH, content=d.body, headers=d.headers)
+    return r.status_code, r.json()
+
+
+def metric(client: TestClient, name: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            if line.split(" ")[0] == name or "{" in name:
+                return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"metric {name} not exposed")
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_a_signed_delivery_is_stored_exactly(
+    client_for: Callable[..., Iterator[TestClient]], delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    d = delivery(extra_headers={"Authorization": "Bearer t0ken", "X-Custom-Tag": "blue"})
+    with client_for() as client:
+        status, answer = post(client, d)
+        assert status == 200
+        assert answer["status"] == "stored"
+        assert answer["delivery_id"] == d.event_id
+        assert metric(client, "violet_ingest_deliveries_accepted_total") == 1
+    [row] = read_raw(data_dir).to_pylist()
+    assert row["body"] == d.body
+    assert row["delivery_id"] == d.event_id
+    assert row["topic"] == "ORDER_UPDATED"
+    assert (row["webhook_id"], row["order_id"], row["bag_id"]) == ("wh-42", "1001", "2002")
+    assert row["source_event_id"] is None
+    assert row["secret_id"] == "primary"
+    headers = json.loads(row["headers"])
+    assert headers["x-violet-topic"] == "ORDER_UPDATED"
+    assert headers["x-custom-tag"] == "blue"
+    assert headers["authorization"] == "[redacted]"
+    assert "t0ken" not in row["headers"]
+    assert "host" not in headers
+    assert "content-length" not in headers
+
+
+def test_resend_keeps_the_source_event_id(
+    client_for: Callable[..., Iterator[TestClient]], delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    d = delivery(extra_headers={"X-Violet-Event-Id-Source": "evt-original"})
+    with client_for() as client:
+        assert post(client, d)[0] == 200
+    [row] = read_raw(data_dir).to_pylist()
+    assert row["source_event_id"] == "evt-original"
+
+
+def test_a_rotated_secret_is_accepted_and_recorded(
+    client_for: Callable[..., Iterator[TestClient]], delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    with client_for() as client:
+        assert post(client, delivery(secret=OLD_SECRET))[0] == 200
+    assert read_raw(data_dir).column("secret_id").to_pylist() == ["old"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"secret": "not-the-secret"}, "bad_signature"),
+        ({"drop": ("X-Violet-Hmac",)}, "missing_signature"),
+        ({"extra_headers": {"X-Violet-Hmac": "%%%"}}, "malformed_signature"),
+    ],
+)
+def test_unverified_deliveries_get_401_and_are_not_stored(
+    client_for: Callable[..., Iterator[TestClient]],
+    delivery: DeliveryFactory,
+    data_dir: Path,
+    change: dict[str, object],
+    reason: str,
+) -> None:
+    with client_for() as client:
+        status, answer = post(client, delivery(**change))
+        assert status == 401
+        assert answer["error"] == reason
+        assert metric(client, f'violet_ingest_deliveries_rejected_total{{reason="{reason}"}}') == 1
+    assert read_raw(data_dir).num_rows == 0
+
+
+def test_a_body_changed_after_signing_is_refused(
+    client_for: Callable[..., Iterator[TestClient]], delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    d = delivery()
+    tampered = Delivery(d.body.replace(b"4200", b"4201"), d.headers)
+    with client_for() as client:
+        assert post(client, tampered)[0] == 401
+    assert read_raw(data_dir).num_rows == 0
+
+
+def test_oversize_body_gets_413(
+    client_for: Callable[..., Iterator[TestClient]], delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    with client_for(VIOLET_MAX_BODY_BYTES="1000") as client:
+        big = delivery(body=b"x" * 1001)
+        status, answer = post(client, big)
+        assert status == 413
+        assert answer["error"] == "too_large"
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(20):
+                yield b"y" * 100
+
+        streamed = client.post(
+            WEBHOOK_PATH, content=chunks(), headers={"X-Violet-Hmac": big.headers["X-Violet-Hmac"]}
+        )
+        assert streamed.status_code == 413
+        assert post(client, delivery(body=b"z" * 1000))[0] == 200
+    assert read_raw(data_dir).column("body").to_pylist() == [b"z" * 1000]
+
+
+@pytest.mark.parametrize(
+    ("kind", "kwargs"),
+    [
+        ("empty body", {"body": b""}),
+        ("not json", {"body": b"<html>oops</html>"}),
+        ("unknown topic", {"topic": "SOMETHING_NEW_HAPPENED"}),
+        ("missing event id", {"drop": ("X-Violet-Event-Id",)}),
+        ("missing topic", {"drop": ("X-Violet-Topic", "X-Violet-Webhook-Id")}),
+    ],
+)
+def test_genuine_but_odd_deliveries_are_stored_for_quarantine(
+    client_for: Callable[..., Iterator[TestClient]],
+    delivery: DeliveryFactory,
+    data_dir: Path,
+    kind: str,
+    kwargs: dict[str, object],
+) -> None:
+    d = delivery(**kwargs)
+    with client_for() as client:
+        assert post(client, d)[0] == 200, kind
+    [row] = read_raw(data_dir).to_pylist()
+    assert row["body"] == d.body
+    assert row["delivery_id"] == d.headers.get("X-Violet-Event-Id")
+    assert row["topic"] == d.headers.get("X-Violet-Topic")
+
+
+def test_unwritable_data_dir_answers_503_with_retry_after(
+    tmp_path: Path, delivery: DeliveryFactory
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+    settings = Settings.from_env(
+        {"VIOLET_APP_SECRET": SECRET, "VIOLET_DATA_DIR": str(blocker / "data")}
+    )
+    with TestClient(create_app(settings)) as client:
+        forged = delivery(secret="wrong")
+        # Verification comes first: a forged delivery is a 401 even when nothing could be stored.
+        assert post(client, forged)[0] == 401
+        d = delivery()
+        r = client.post(WEBHOOK_PATH, content=d.body, headers=d.headers)
+        assert r.status_code == 503
+        assert r.headers["retry-after"] == "30"
+        assert r.json()["error"] == "store_unavailable"
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "not writable" in ready.json()["reason"]
+        assert client.get("/healthz").status_code == 200
+        assert (
+            metric(client, 'violet_ingest_deliveries_rejected_total{reason="store_unavailable"}')
+            == 1
+        )
+
+
+def test_readyz_reports_low_disk(client_for: Callable[..., Iterator[TestClient]]) -> None:
+    with client_for(VIOLET_MIN_FREE_BYTES=str(1 << 62)) as client:
+        r = client.get("/readyz")
+        assert r.status_code == 503
+        assert "free disk" in r.json()["reason"]
+    with client_for() as client:
+        assert client.get("/readyz").json()["status"] == "ready"
+
+
+def test_segments_seal_at_the_count_limit_while_serving(
+    client_for: Callable[..., Iterator[TestClient]], delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    sent = [delivery() for _ in range(7)]
+    with client_for(VIOLET_SEAL_MAX_RECORDS="3") as client:
+        for d in sent:
+            assert post(client, d)[0] == 200
+        wait_for(lambda: len(list(data_dir.rglob("*.parquet"))) >= 2)
+        assert read_raw(data_dir).num_rows >= 6
+        assert metric(client, "violet_ingest_sealed_records_total") >= 6
+    table = read_raw(data_dir)
+    assert sorted(table.column("delivery_id").to_pylist()) == sorted(d.event_id for d in sent)
+    assert sorted(table.column("sequence").to_pylist()) == list(range(7))
+    assert not list((data_dir / "wal").rglob("*.wal"))
+
+
+def test_segments_seal_after_the_time_limit(
+    client_for: Callable[..., Iterator[TestClient]], delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    with client_for(VIOLET_SEAL_INTERVAL_SECONDS="0.3") as client:
+        assert post(client, delivery())[0] == 200
+        wait_for(lambda: read_raw(data_dir).num_rows == 1)
+        assert metric(client, "violet_ingest_log_backlog_records") == 0
+
+
+def test_leftover_segments_are_recovered_at_start(
+    client_for: Callable[..., Iterator[TestClient]], data_dir: Path
+) -> None:
+    # One slot as a killed worker left it (torn tail), one orphaned slot of a worker not restarted.
+    for slot, instance in ((0, "dead-s0-20261127T000000-aaaa"), (5, "dead-s5-20261127T000000-bbbb")):
+        directory = data_dir / "wal" / f"slot-{slot}"
+        directory.mkdir(parents=True)
+        w = wal.SegmentWriter(directory, instance, 4)
+        w.append([wal.encode(rec(10 * slot + i)) for i in range(3)])
+        w.close()
+        with open(w.path, "ab") as fh:
+            fh.write(wal.encode(rec(99))[:10])
+    with client_for() as client:
+        assert read_raw(data_dir).num_rows == 6
+        assert metric(client, "violet_ingest_recovered_records_total") == 6
+        assert metric(client, "violet_ingest_torn_log_bytes_total") == 20
+    assert sorted(read_raw(data_dir).column("sequence").to_pylist()) == [0, 1, 2, 50, 51, 52]
+    assert not list((data_dir / "wal").rglob("*.wal"))
+
+
+def test_two_instances_on_one_data_dir_take_different_slots(
+    client_for: Callable[..., Iterator[TestClient]], delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    with client_for() as a, client_for() as b:
+        ia = a.get("/readyz").json()["instance"]
+        ib = b.get("/readyz").json()["instance"]
+        assert ia != ib
+        assert "-s0-" in ia
+        assert "-s1-" in ib
+        assert post(a, delivery())[0] == 200
+        assert post(b, delivery())[0] == 200
+    table = read_raw(data_dir)
+    assert sorted(table.column("ingest_instance").to_pylist()) == sorted([ia, ib])
+    assert len(list(data_dir.rglob("*.parquet"))) == 2
+
+
+def test_only_post_is_allowed(client_for: Callable[..., Iterator[TestClient]]) -> None:
+    with client_for() as client:
+        assert client.get(WEBHOOK_PATH).status_code == 405
