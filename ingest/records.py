@@ -91,6 +91,7 @@ _ID_HEADERS = {
 }
 _SKIP = frozenset(name.encode() for name in _TRANSPORT_HEADERS)
 _DEFAULT_REDACTED_RAW = frozenset(name.encode() for name in DEFAULT_REDACTED_HEADERS)
+_REDACTED_RAW = REDACTED.encode()
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -102,6 +103,32 @@ def _text(raw: bytes) -> str:
         return raw.decode("utf-8", "backslashreplace")
 
 
+def header_blob(
+    raw_headers: Iterable[tuple[bytes, bytes]], redacted: frozenset[bytes] = _DEFAULT_REDACTED_RAW
+) -> bytes:
+    """The request's headers as kept in the log: transport headers dropped, credentials
+    redacted, as NUL-separated name/value bytes. Runs once per request, so it does no decoding;
+    `header_fields` turns it into columns when the log is sealed."""
+    parts: list[bytes] = []
+    for name, value in raw_headers:
+        if name in _SKIP:
+            continue
+        if name in redacted:
+            value = _REDACTED_RAW
+        elif b"\0" in value:  # HTTP forbids NUL in a value; never let one split a pair
+            value = value.replace(b"\0", b"\\x00")
+        parts.append(name)
+        parts.append(value)
+    return b"\0".join(parts)
+
+
+def header_pairs(blob: bytes) -> list[tuple[bytes, bytes]]:
+    if not blob:
+        return []
+    items = blob.split(b"\0")
+    return list(zip(items[::2], items[1::2], strict=True))
+
+
 def header_fields(
     raw_headers: Iterable[tuple[bytes, bytes]],
     redacted: frozenset[bytes] = _DEFAULT_REDACTED_RAW,
@@ -109,7 +136,7 @@ def header_fields(
     """Pick the typed columns out of ASGI headers and render the rest as a JSON object.
 
     ASGI servers hand header names over in lower case; repeated headers are joined with ", "
-    as HTTP allows. Empty id headers count as absent. Runs once per request: keep it lean.
+    as HTTP allows. Empty id headers count as absent.
     """
     kept: dict[str, str] = {}
     ids: list[str | None] = [None] * 6

@@ -117,7 +117,7 @@ def seal_segment(path: Path, raw_dir: Path) -> SealResult:
         damaged_bytes=read.skipped_bytes,
     )
     if read.records:
-        columns = Columns.of(read.records)
+        columns = Columns.of(r.to_raw() for r in read.records)
         name = file_name(instance, segment)
         for day in days_of(columns):
             for tmp in partition_dir(raw_dir, day).glob(f".{name}.*.tmp"):

@@ -34,12 +34,15 @@ from typing import TypeVar
 from ingest import sealer, wal
 from ingest.durable import ensure_dir
 from ingest.metrics import Metrics
-from ingest.records import HeaderFields, RawRecord
 
 log = logging.getLogger("ingest.store")
 _T = TypeVar("_T")
 MAX_SLOTS = 1024
 _SEAL_RETRY_SECONDS = 5.0
+
+
+# (framed log record, body length, the waiting request's future)
+_Pending = tuple[bytes, int, "asyncio.Future[None]"]
 
 
 class StoreUnavailable(Exception):
@@ -101,7 +104,7 @@ class Store:
         self._segment: wal.SegmentWriter | None = None
         self._next_segment = 0
         self._next_sequence = 0
-        self._pending: list[tuple[RawRecord, bytes, asyncio.Future[None]]] = []
+        self._pending: list[_Pending] = []
         self._wake = asyncio.Event()
         self._rotate_requested = False
         self._stopping = False
@@ -157,30 +160,19 @@ class Store:
 
     # ---- the request path --------------------------------------------------------------------
 
-    async def append(self, fields: HeaderFields, body: bytes, secret_id: str) -> RawRecord:
-        """Return once the delivery is durable in the log; raise StoreUnavailable otherwise."""
+    async def append(self, headers: bytes, body: bytes, secret_id: bytes) -> int:
+        """Return the delivery's sequence once it is durable in the log; raise
+        StoreUnavailable otherwise. `headers` is `records.header_blob` output."""
         if self._stopping:
             raise StoreUnavailable("the service is shutting down")
         sequence = self._next_sequence
         self._next_sequence += 1
-        rec = RawRecord(
-            fields.delivery_id,
-            fields.source_event_id,
-            fields.topic,
-            fields.webhook_id,
-            fields.order_id,
-            fields.bag_id,
-            fields.headers_json,
-            body,
-            secret_id,
-            time.time_ns() // 1000,
-            sequence,
-        )
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((rec, wal.encode(rec), fut))
+        frame = wal.encode(time.time_ns() // 1000, sequence, secret_id, headers, body)
+        self._pending.append((frame, len(body), fut))
         self._wake.set()
         await fut
-        return rec
+        return sequence
 
     async def _flush_loop(self) -> None:
         while True:
@@ -200,7 +192,7 @@ class Store:
             if self._stopping and not self._pending:
                 return
 
-    async def _commit(self, batch: list[tuple[RawRecord, bytes, asyncio.Future[None]]]) -> None:
+    async def _commit(self, batch: list[_Pending]) -> None:
         try:
             seconds = await self._in_io(self._write_batch, batch)
         except OSError as exc:
@@ -215,22 +207,24 @@ class Store:
                     fut.set_exception(StoreUnavailable(str(exc)))
             return
         self.last_error = None
-        self.metrics.fsync_seconds.observe(seconds)
-        self.metrics.batch_records.observe(len(batch))
-        nbytes = sum(len(frame) for _, frame, _ in batch)
-        self.metrics.backlog_records.inc(len(batch))
-        self.metrics.backlog_bytes.inc(nbytes)
         for _, _, fut in batch:
             if not fut.done():  # a request whose client went away is no longer waiting
                 fut.set_result(None)
+        m = self.metrics
+        m.fsync_seconds.observe(seconds)
+        m.batch_records.observe(len(batch))
+        m.accepted.inc(len(batch))
+        m.accepted_bytes.inc(sum(n for _, n, _ in batch))
+        m.backlog_records.inc(len(batch))
+        m.backlog_bytes.inc(sum(len(frame) for frame, _, _ in batch))
 
-    def _write_batch(self, batch: list[tuple[RawRecord, bytes, asyncio.Future[None]]]) -> float:
+    def _write_batch(self, batch: list[_Pending]) -> float:
         seg = self._ensure_segment()
         started = time.perf_counter()
-        seg.append([frame for _, frame, _ in batch])
+        seg.append([frame for frame, _, _ in batch])
         elapsed = time.perf_counter() - started
         if seg.opened_at_us is None:
-            seg.opened_at_us = batch[0][0].received_at_us
+            seg.opened_at_us = time.time_ns() // 1000
         seg.count += len(batch)
         return elapsed
 

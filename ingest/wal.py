@@ -19,30 +19,45 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ingest.durable import fsync_dir
-from ingest.records import RawRecord
+from ingest.records import RawRecord, header_fields, header_pairs
 
-FILE_MAGIC = b"VWAL\x00\x01\r\n"
+FILE_MAGIC = b"VWAL\x00\x02\r\n"
 FRAME_MAGIC = b"VWr1"
 _FRAME = struct.Struct("<4sII")
-_FIXED = struct.Struct("<qqI")  # received_at_us, sequence, body length
-_LEN = struct.Struct("<i")
-_NULL = -1
+# received_at_us, sequence, secret_id length, headers length, body length
+_FIXED = struct.Struct("<qqHII")
 MAX_PAYLOAD = 1 << 30
 _NAME = re.compile(r"^(?P<instance>[A-Za-z0-9_-]+)\.(?P<segment>\d{10})\.wal$")
 
-# RawRecord fields stored as length-prefixed UTF-8 (None as length -1), in this order.
-_TEXT_FIELDS = (
-    "delivery_id",
-    "source_event_id",
-    "topic",
-    "webhook_id",
-    "order_id",
-    "bag_id",
-    "headers",
-    "secret_id",
-)
+
+class LogRecord(NamedTuple):
+    """A delivery as the log keeps it: only what the request path has without extra work.
+    `headers` is `records.header_blob` output; `to_raw` derives the sealed columns from it."""
+
+    received_at_us: int
+    sequence: int
+    secret_id: str
+    headers: bytes
+    body: bytes
+
+    def to_raw(self) -> RawRecord:
+        f = header_fields(header_pairs(self.headers))
+        return RawRecord(
+            f.delivery_id,
+            f.source_event_id,
+            f.topic,
+            f.webhook_id,
+            f.order_id,
+            f.bag_id,
+            f.headers_json,
+            self.body,
+            self.secret_id,
+            self.received_at_us,
+            self.sequence,
+        )
 
 
 def segment_name(instance: str, segment: int) -> str:
@@ -54,79 +69,50 @@ def parse_segment_name(name: str) -> tuple[str, int] | None:
     return (m["instance"], int(m["segment"])) if m else None
 
 
-def _pack_text(value: str | None) -> bytes:
-    if value is None:
-        return _LEN.pack(_NULL)
-    raw = value.encode("utf-8")
-    return _LEN.pack(len(raw)) + raw
-
-
-def encode(rec: RawRecord) -> bytes:
-    """One framed record, ready to append."""
+def encode(
+    received_at_us: int, sequence: int, secret_id: bytes, headers: bytes, body: bytes
+) -> bytes:
+    """One framed record, ready to append. Runs once per request: one pack, one join."""
     payload = b"".join(
-        [
-            _FIXED.pack(rec.received_at_us, rec.sequence, len(rec.body)),
-            _pack_text(rec.delivery_id),
-            _pack_text(rec.source_event_id),
-            _pack_text(rec.topic),
-            _pack_text(rec.webhook_id),
-            _pack_text(rec.order_id),
-            _pack_text(rec.bag_id),
-            _pack_text(rec.headers),
-            _pack_text(rec.secret_id),
-            rec.body,
-        ]
+        (
+            _FIXED.pack(received_at_us, sequence, len(secret_id), len(headers), len(body)),
+            secret_id,
+            headers,
+            body,
+        )
     )
     return _FRAME.pack(FRAME_MAGIC, len(payload), zlib.crc32(payload)) + payload
+
+
+def encode_record(rec: LogRecord) -> bytes:
+    return encode(rec.received_at_us, rec.sequence, rec.secret_id.encode(), rec.headers, rec.body)
 
 
 class CorruptFrame(ValueError):
     pass
 
 
-def decode_payload(payload: bytes) -> RawRecord:
-    received_at_us, sequence, body_len = _FIXED.unpack_from(payload, 0)
+def decode_payload(payload: bytes) -> LogRecord:
+    received_at_us, sequence, n_secret, n_headers, n_body = _FIXED.unpack_from(payload, 0)
     pos = _FIXED.size
-    texts: list[str | None] = []
-    for _ in _TEXT_FIELDS:
-        (n,) = _LEN.unpack_from(payload, pos)
-        pos += _LEN.size
-        if n == _NULL:
-            texts.append(None)
-            continue
-        if n < 0 or pos + n > len(payload):
-            raise CorruptFrame("text field overruns the frame")
-        texts.append(payload[pos : pos + n].decode("utf-8"))
-        pos += n
-    if pos + body_len != len(payload):
-        raise CorruptFrame("body length does not match the frame")
-    headers, secret_id = texts[6], texts[7]
-    if headers is None or secret_id is None:
-        raise CorruptFrame("headers and secret_id are never null")
-    return RawRecord(
-        texts[0],
-        texts[1],
-        texts[2],
-        texts[3],
-        texts[4],
-        texts[5],
-        headers,
-        payload[pos:],
-        secret_id,
-        received_at_us,
-        sequence,
-    )
+    if pos + n_secret + n_headers + n_body != len(payload):
+        raise CorruptFrame("field lengths do not add up to the frame")
+    secret_id = payload[pos : pos + n_secret].decode("utf-8")
+    pos += n_secret
+    headers = payload[pos : pos + n_headers]
+    pos += n_headers
+    return LogRecord(received_at_us, sequence, secret_id, headers, payload[pos:])
 
 
 @dataclass
 class ReadResult:
-    records: list[RawRecord]
+    records: list[LogRecord]
     valid_end: int  # offset just past the last whole frame
     skipped_bytes: int  # damaged bytes between whole frames (not at the tail)
     torn_tail_bytes: int  # bytes after the last whole frame
 
 
-def _frames(data: bytes, start: int) -> Iterator[tuple[int, int, RawRecord | None]]:
+def _frames(data: bytes, start: int) -> Iterator[tuple[int, int, LogRecord | None]]:
     """Yield (frame_start, frame_end, record-or-None-if-damaged) scanning from `start`."""
     pos = start
     size = len(data)
@@ -157,7 +143,7 @@ def read_segment(path: Path) -> ReadResult:
     if not data.startswith(FILE_MAGIC):
         # A file torn before its magic reached disk never held an acknowledged record.
         return ReadResult([], 0, 0, len(data))
-    records: list[RawRecord] = []
+    records: list[LogRecord] = []
     valid_end = len(FILE_MAGIC)
     damaged: list[tuple[int, int]] = []
     for start, end, rec in _frames(data, len(FILE_MAGIC)):

@@ -19,10 +19,11 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from ..conftest import SECRET, Delivery, make_delivery, read_raw
+from tests.support import SECRET, Delivery, make_delivery, read_raw
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
+SERVE = [sys.executable, "-m", "ingest", "serve"]
 
 
 def free_port() -> int:
@@ -62,8 +63,7 @@ class Server:
         self.log_path = self.data_dir.parent / f"server-{self.port}-{time.monotonic_ns()}.log"
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ingest", "serve", "--port", str(self.port)]
-                + ["--workers", str(self.workers)],
+                [*SERVE, "--port", str(self.port), "--workers", str(self.workers)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -272,13 +272,15 @@ def test_header_bytes_that_are_not_utf8_over_a_raw_socket(
     assert row["body"] == d.body
 
 
-def test_a_write_failure_is_a_503_never_a_2xx(server: Callable[..., Server], data_dir: Path) -> None:
+def test_a_write_failure_is_a_503_never_a_2xx(
+    server: Callable[..., Server], data_dir: Path
+) -> None:
     # The log may not grow past 64 KiB: the batch that crosses it fails (EFBIG) like a full disk.
     srv = server(limit_file_size=64 * 1024, env={"VIOLET_SEAL_MAX_BYTES": "1000000000"})
     acked: dict[str, bytes] = {}
     statuses: list[int] = []
     with httpx.Client(timeout=10) as client:
-        for i in range(120):
+        for i in range(200):
             d = unique_delivery(i)
             r = client.post(f"{srv.url}/webhooks/violet", content=d.body, headers=d.headers)
             statuses.append(r.status_code)

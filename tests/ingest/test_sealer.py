@@ -10,8 +10,7 @@ import pytest
 
 from ingest import sealer, wal
 from ingest.records import SCHEMA, Columns, RawRecord, to_table
-
-from .test_wal import rec
+from tests.support import logrec, rec
 
 MIDNIGHT_US = 1_794_960_000_000_000  # 2026-11-18T00:00:00Z
 
@@ -65,7 +64,7 @@ def test_a_failed_write_leaves_neither_a_partial_file_nor_a_temp(
         where.write(b"PAR1 half a file")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sealer.pq, "write_table", half_write)
+    monkeypatch.setattr(pq, "write_table", half_write)
     final = tmp_path / "received_date=2026-11-18" / "part-x-0000000000.parquet"
     with pytest.raises(OSError, match="No space"):
         sealer.write_parquet_atomic(to_table(Columns.of([rec(0)]), "x"), final)
@@ -75,12 +74,12 @@ def test_a_failed_write_leaves_neither_a_partial_file_nor_a_temp(
 def test_seal_segment_drops_a_torn_tail_and_the_segment(tmp_path: Path) -> None:
     log_dir = tmp_path / "wal"
     log_dir.mkdir()
-    records = [rec(i) for i in range(3)]
+    records = [logrec(i) for i in range(3)]
     w = wal.SegmentWriter(log_dir, "inst-b", 9)
-    w.append([wal.encode(r) for r in records])
+    w.append([wal.encode_record(r) for r in records])
     w.close()
     with open(w.path, "ab") as fh:
-        fh.write(wal.encode(rec(3))[:-7])  # the process died mid-write
+        fh.write(wal.encode_record(logrec(3))[:-7])  # the process died mid-write
     raw = tmp_path / "raw"
     stale = sealer.partition_dir(raw, "2026-11-18") / ".part-inst-b-0000000009.parquet.dead.tmp"
     stale.parent.mkdir(parents=True)
