@@ -14,9 +14,17 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-## Run the ingest service on 127.0.0.1:8080 (needs VIOLET_APP_SECRET; see .env.example).
-serve: $(STAMP)
-	$(BIN)/python -m ingest serve --host 127.0.0.1 --port 8080 --workers 1
+.env:
+	cp .env.example .env
+	@echo "made .env from .env.example: set VIOLET_APP_SECRET to your Violet app secret there"
+
+## Run the ingest service on 127.0.0.1:8080 with the settings in .env.
+HOST    ?= 127.0.0.1
+PORT    ?= 8080
+WORKERS ?= 1
+serve: $(STAMP) .env
+	set -a && . ./.env && set +a && \
+	  exec $(BIN)/python -m ingest serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## The whole suite: lint, types, then every test.
 test: $(STAMP)

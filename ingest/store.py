@@ -83,6 +83,9 @@ def _sealer_init() -> None:
     # terminal's or supervisor's signal meant for the server.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Sealing is background work: requests waiting on an fsync come first.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 

@@ -48,7 +48,7 @@ class Server:
 
     def start(self) -> Server:
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("VIOLET_")},
             "VIOLET_APP_SECRET": SECRET,
             "VIOLET_DATA_DIR": str(self.data_dir),
             "VIOLET_MIN_FREE_BYTES": "0",
