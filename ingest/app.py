@@ -147,6 +147,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         metrics = Metrics()
+        metrics.forget_dead_processes()
         store = Store(
             StoreConfig(
                 wal_dir=settings.wal_dir,

@@ -8,6 +8,7 @@ mode); with one process each app keeps its own registry.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -93,6 +94,20 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+
+    def forget_dead_processes(self) -> None:
+        """Drop the live gauges of worker processes that died without saying so (kill -9),
+        so that the backlog shown is that of running workers only."""
+        if self.multiprocess_dir is None:
+            return
+        for path in Path(self.multiprocess_dir).glob("gauge_live*_*.db"):
+            pid = int(path.stem.rsplit("_", 1)[1])
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                mp.mark_process_dead(pid, self.multiprocess_dir)  # type: ignore[no-untyped-call]
+            except PermissionError:
+                pass
 
     def render(self) -> bytes:
         if self.multiprocess_dir is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import resource
 import signal
 import socket
@@ -158,7 +159,7 @@ class PartialFileWatcher(threading.Thread):
 
 
 async def send_until_killed(
-    url: str, kill_after: int, kill: Callable[[], None], total: int
+    url: str, kill_after: int, kill: Callable[[], None], total: int, keepalive: bool = True
 ) -> tuple[dict[str, bytes], int]:
     """Send `total` deliveries 32 at a time; SIGKILL the server once `kill_after` are acked.
     Returns the acknowledged deliveries (event id -> body) and how many were in flight."""
@@ -186,7 +187,8 @@ async def send_until_killed(
             else:
                 failures += 1
 
-    async with httpx.AsyncClient(timeout=10) as client:
+    limits = httpx.Limits(max_keepalive_connections=None if keepalive else 0)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
         await asyncio.gather(*(worker(client) for _ in range(32)))
     return acked, failures
 
@@ -312,3 +314,30 @@ def test_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "VIOLET_APP_SECRET" in done.stderr
+
+
+def test_a_killed_worker_is_replaced_and_its_log_sealed(
+    server: Callable[..., Server], data_dir: Path
+) -> None:
+    srv = server(workers=2, env={"VIOLET_SEAL_MAX_RECORDS": "1000000"})
+    workers = [int(p) for p in re.findall(r"Started server process \[(\d+)\]", srv.log())]
+    assert len(workers) == 2
+
+    def kill_one() -> None:
+        os.kill(workers[0], signal.SIGKILL)
+
+    # Fresh connections, 32 at a time, so that both workers accept deliveries.
+    acked, _ = asyncio.run(send_until_killed(srv.url, 300, kill_one, total=900, keepalive=False))
+    # uvicorn's supervisor starts a replacement worker, which takes the dead one's slot and
+    # seals what the dead worker acknowledged.
+    deadline = time.monotonic() + 30
+    while not re.search(r'"log_recovered", "segment": "[^"]+", "records": [1-9]', srv.log()):
+        assert time.monotonic() < deadline, srv.log()[-3000:]
+        time.sleep(0.2)
+    srv.stop()
+    table = read_raw(data_dir)
+    stored = dict(
+        zip(table.column("delivery_id").to_pylist(), table.column("body").to_pylist(), strict=True)
+    )
+    assert len(acked) >= 800
+    assert all(stored.get(k) == body for k, body in acked.items())
