@@ -116,6 +116,7 @@ class Store:
         self._io = ThreadPoolExecutor(1, thread_name_prefix="wal-io")
         self._seal_pool: Executor | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._leftovers: list[Path] = []  # segments of dead processes whose sealing failed
         self.last_error: str | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -198,8 +199,8 @@ class Store:
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
             seconds = await self._in_io(self._write_batch, batch)
-        except OSError as exc:
-            self.last_error = f"log write failed: {exc}"
+        except Exception as exc:  # noqa: BLE001 - answered 503 and logged; the flusher must live on
+            self.last_error = f"log write failed: {exc!r}"
             self.metrics.store_errors.inc()
             log.error(
                 "log write failed; batch answered 503",
@@ -257,6 +258,11 @@ class Store:
         )
         return self._slot
 
+    def _retry_leftovers(self) -> None:
+        paths, self._leftovers = self._leftovers, []
+        for path in paths:
+            self._recover_one(path)
+
     def _sweep_free_slots(self) -> None:
         """Recover segments of slots no live process holds (e.g. after fewer workers restart)."""
         own = self._slot
@@ -275,30 +281,46 @@ class Store:
 
     def _recover(self, directory: Path) -> None:
         for path in sorted(directory.glob("*.wal")):
-            if wal.parse_segment_name(path.name) is None:
-                log.warning(
-                    "ignoring a file that is not a log segment",
-                    extra={"fields": {"event": "log_foreign_file", "path": str(path)}},
-                )
-                continue
-            result = sealer.seal_segment(path, self.config.raw_dir)
-            self.metrics.recovered_records.inc(result.records)
-            self.metrics.torn_bytes.inc(result.torn_tail_bytes)
-            self.metrics.sealed_files.inc(len(result.files))
-            self.metrics.sealed_records.inc(result.records)
+            self._recover_one(path)
+
+    def _recover_one(self, path: Path) -> None:
+        if wal.parse_segment_name(path.name) is None:
             log.warning(
-                "recovered log segment",
+                "ignoring a file that is not a log segment",
+                extra={"fields": {"event": "log_foreign_file", "path": str(path)}},
+            )
+            return
+        try:
+            result = sealer.seal_segment(path, self.config.raw_dir)
+        except OSError as exc:
+            # The segment stays where it is; the ticker tries again, and serving goes on
+            # with new segments meanwhile.
+            self._leftovers.append(path)
+            self.metrics.seal_failures.inc()
+            log.error(
+                "could not seal a leftover log segment; will retry",
                 extra={
-                    "fields": {
-                        "event": "log_recovered",
-                        "segment": path.name,
-                        "records": result.records,
-                        "torn_tail_bytes": result.torn_tail_bytes,
-                        "damaged_bytes": result.damaged_bytes,
-                        "files": [str(f) for f in result.files],
-                    }
+                    "fields": {"event": "recovery_failed", "segment": path.name, "error": str(exc)}
                 },
             )
+            return
+        self.metrics.recovered_records.inc(result.records)
+        self.metrics.torn_bytes.inc(result.torn_tail_bytes)
+        self.metrics.sealed_files.inc(len(result.files))
+        self.metrics.sealed_records.inc(result.records)
+        log.warning(
+            "recovered log segment",
+            extra={
+                "fields": {
+                    "event": "log_recovered",
+                    "segment": path.name,
+                    "records": result.records,
+                    "torn_tail_bytes": result.torn_tail_bytes,
+                    "damaged_bytes": result.damaged_bytes,
+                    "files": [str(f) for f in result.files],
+                }
+            },
+        )
 
     def _ensure_segment(self) -> wal.SegmentWriter:
         slot = self._ensure_slot()
@@ -399,11 +421,15 @@ class Store:
                 if age >= interval:
                     self._rotate_requested = True
                     self._wake.set()
-            if self._unsealed and time.monotonic() - last_retry >= _SEAL_RETRY_SECONDS:
+            if (self._unsealed or self._leftovers) and (
+                time.monotonic() - last_retry >= _SEAL_RETRY_SECONDS
+            ):
                 last_retry = time.monotonic()
                 retry, self._unsealed = self._unsealed, []
                 for s in retry:
                     self._start_seal(s)
+                if self._leftovers:
+                    await self._in_io(self._retry_leftovers)
 
     # ---- health ------------------------------------------------------------------------------
 

@@ -284,3 +284,22 @@ def test_two_instances_on_one_data_dir_take_different_slots(
 def test_only_post_is_allowed(client_for: ClientFactory) -> None:
     with client_for() as client:
         assert client.get(WEBHOOK_PATH).status_code == 405
+
+
+def test_a_leftover_that_cannot_be_sealed_yet_is_retried_while_serving(
+    client_for: ClientFactory, delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    directory = data_dir / "wal" / "slot-0"
+    directory.mkdir(parents=True)
+    w = wal.SegmentWriter(directory, "dead-s0-20261127T000000-cccc", 0)
+    w.append([wal.encode_record(logrec(i)) for i in range(2)])
+    w.close()
+    (data_dir / "raw").write_text("raw/ is a file for now: sealing fails")
+    with client_for() as client:
+        assert w.path.exists()
+        assert metric(client, "violet_ingest_seal_failures_total") >= 1
+        assert post(client, delivery())[0] == 200  # serving goes on meanwhile
+        (data_dir / "raw").unlink()
+        wait_for(lambda: not w.path.exists())
+        assert metric(client, "violet_ingest_recovered_records_total") == 2
+    assert read_raw(data_dir).num_rows == 3

@@ -320,6 +320,10 @@ def test_a_killed_worker_is_replaced_and_its_log_sealed(
     server: Callable[..., Server], data_dir: Path
 ) -> None:
     srv = server(workers=2, env={"VIOLET_SEAL_MAX_RECORDS": "1000000"})
+    deadline = time.monotonic() + 30
+    while len(workers := re.findall(r"Application startup complete", srv.log())) < 2:
+        assert time.monotonic() < deadline, srv.log()
+        time.sleep(0.1)
     workers = [int(p) for p in re.findall(r"Started server process \[(\d+)\]", srv.log())]
     assert len(workers) == 2
 
