@@ -123,6 +123,19 @@ def seal_segment(path: Path, raw_dir: Path) -> SealResult:
             for tmp in partition_dir(raw_dir, day).glob(f".{name}.*.tmp"):
                 tmp.unlink(missing_ok=True)
         result.files = seal_columns(columns, raw_dir, instance, segment)
-    path.unlink()
-    fsync_dir(path.parent)
+    _drop(path)
     return result
+
+
+def _drop(path: Path) -> None:
+    """Delete a sealed segment. No directory fsync: if the deletion is lost in a crash, the
+    segment is sealed again into the same file names, which changes nothing. The file is
+    shrunk in steps first, so that freeing a large segment's blocks does not hold up the
+    log's next fdatasync behind one big journal commit."""
+    size = path.stat().st_size
+    step = 4 * 1024 * 1024
+    with open(path, "r+b") as fh:
+        while size > step:
+            size -= step
+            fh.truncate(size)
+    path.unlink()

@@ -85,7 +85,7 @@ def _sealer_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Sealing is background work: requests waiting on an fsync come first.
     with contextlib.suppress(OSError):
-        os.nice(10)
+        os.nice(19)
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 
