@@ -1,0 +1,1 @@
+"""violet-warehouse pipeline: the Dagster code location (see definitions.py)."""

@@ -1,0 +1,176 @@
+"""The warehouse's build steps as plain functions over a DuckDB connection.
+
+Dagster assets (staging.py, core.py, ops.py) call these; tests call them too. Each step is one
+transaction and incremental: staging reads only raw files missing from ops.loaded_files, and
+every later step reads only what changed since its own watermark in ops.model_state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines import sql
+
+RAW_GLOB = "received_date=*/*.parquet"
+
+
+@dataclass
+class LoadResult:
+    batch_id: int | None = None
+    files: int = 0
+    deliveries: int = 0
+    quarantined: int = 0
+    events_touched: int = 0
+    pending_files: int = 0  # still waiting after this load (when max_files cut it short)
+
+
+@dataclass
+class CoreResult:
+    changed_events: int = 0
+    versions: dict[str, int] = field(default_factory=dict)
+    dropped_versions: dict[str, int] = field(default_factory=dict)
+
+
+def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None = None) -> int:
+    row = con.execute(query, params or []).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def raw_files(raw_dir: Path) -> list[str]:
+    """Sealed raw files, as paths relative to raw_dir (temp files start with '.': never seen)."""
+    if not raw_dir.is_dir():
+        return []
+    return sorted(p.relative_to(raw_dir).as_posix() for p in raw_dir.glob(RAW_GLOB))
+
+
+def pending_files(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
+    loaded = {row[0] for row in con.execute("select file from ops.loaded_files").fetchall()}
+    return [f for f in raw_files(raw_dir) if f not in loaded]
+
+
+def watermark(con: duckdb.DuckDBPyConnection, model: str) -> int:
+    return scalar(con, "select max(batch_id) from ops.model_state where model = ?", [model])
+
+
+def set_watermark(con: duckdb.DuckDBPyConnection, model: str, batch_id: int) -> None:
+    con.execute("delete from ops.model_state where model = ?", [model])
+    con.execute(
+        "insert into ops.model_state values (?, ?, ?)", [model, batch_id, datetime.now(UTC)]
+    )
+
+
+def load_staging(
+    con: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
+    run_id: str = "",
+    max_files: int | None = None,
+) -> LoadResult:
+    """Load raw files not yet in the ledger into staging.deliveries/events/quarantine."""
+    sql.prepare(con)
+    pending = pending_files(con, raw_dir)
+    todo = pending if max_files is None else pending[:max_files]
+    result = LoadResult(pending_files=len(pending) - len(todo))
+    if not todo:
+        return result
+    con.begin()
+    try:
+        batch_id = scalar(con, "select coalesce(max(batch_id), 0) + 1 from ops.loaded_files")
+        con.execute(f"set variable batch_id = {batch_id}")
+        paths = [str(raw_dir / f) for f in todo]
+        con.execute(
+            "create or replace temp table new_raw as "
+            "select * exclude (filename), substr(filename, ?) as raw_file "
+            "from read_parquet(?, union_by_name = true, filename = true)",
+            [len(str(raw_dir)) + 2, paths],
+        )
+        sql.run(con, "staging", "deliveries")
+        sql.run(con, "staging", "quarantine")
+        sql.run(con, "staging", "events")
+        con.execute(
+            "insert into ops.loaded_files "
+            "select f.file, f.bytes, coalesce(n.deliveries, 0), ?, ?, ? "
+            "from (select unnest(?) as file, unnest(?) as bytes) as f "
+            "left join (select raw_file as file, count(*) as deliveries from new_raw group by 1)"
+            " as n using (file)",
+            [
+                batch_id,
+                datetime.now(UTC),
+                run_id,
+                todo,
+                [(raw_dir / f).stat().st_size for f in todo],
+            ],
+        )
+        result.batch_id = batch_id
+        result.files = len(todo)
+        result.deliveries = scalar(con, "select count(*) from new_parsed")
+        result.quarantined = scalar(
+            con, "select count(*) from new_parsed where quarantine_reason is not null"
+        )
+        result.events_touched = scalar(con, "select count(*) from touched_events")
+        con.execute("drop table new_raw; drop table new_parsed; drop table event_candidates")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return result
+
+
+def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
+    """Bring every core entity's history and current state up to date with staging.events."""
+    sql.prepare(con)
+    result = CoreResult()
+    con.begin()
+    try:
+        since = watermark(con, "core")
+        con.execute(
+            "create or replace temp table changed_events as "
+            "select * from staging.events where batch_id > ? and quarantine_reason is null",
+            [since],
+        )
+        result.changed_events = scalar(con, "select count(*) from changed_events")
+        for table in sql.CORE_ENTITIES:
+            sql.run(
+                con,
+                "core",
+                "_history_merge",
+                table=table,
+                versions=sql.body("core", f"{table}_history"),
+                current=sql.body("core", table),
+            )
+            result.versions[table] = scalar(con, "select count(*) from v_new")
+            result.dropped_versions[table] = scalar(con, "select n from v_bad")
+        top = scalar(con, "select max(batch_id) from staging.events")
+        set_watermark(con, "core", max(top, since))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return result
+
+
+def build_ops(con: duckdb.DuckDBPyConnection) -> int:
+    """Recompute ops.event_counts and ops.delivery_lag for the days new deliveries touched."""
+    sql.prepare(con)
+    con.begin()
+    try:
+        since = watermark(con, "ops")
+        con.execute(
+            "create or replace temp table touched_days as "
+            "select distinct cast(received_at at time zone 'UTC' as date) as day "
+            "from staging.deliveries where batch_id > ?",
+            [since],
+        )
+        days = scalar(con, "select count(*) from touched_days")
+        sql.run(con, "ops", "event_counts")
+        sql.run(con, "ops", "delivery_lag")
+        top = scalar(con, "select max(batch_id) from staging.deliveries")
+        set_watermark(con, "ops", max(top, since))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return days

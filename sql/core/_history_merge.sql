@@ -1,0 +1,56 @@
+-- The history/current-state maintenance every core entity shares. Placeholders: table (the
+-- entity's table), versions (the SELECT of its <table>_history.sql over temp table
+-- changed_events), current (the SELECT of its <table>.sql).
+-- Newest wins by the entity's own clock: current = greatest date_last_modified; one version per
+-- (id, date_last_modified), ties going to the latest received, then the greatest event key.
+-- Only ids with new versions are rebuilt, so the cost follows new data, not history.
+create or replace temp table v_new as
+select * from ({versions}) as v;
+
+create or replace temp table v_bad as
+select count(*) as n from v_new where id is null or date_last_modified is null;
+
+delete from v_new where id is null or date_last_modified is null;
+
+create or replace temp table v_ids as select distinct id from v_new;
+
+create table if not exists core.{table}_history as
+select
+    *,
+    date_last_modified as valid_from,
+    null::timestamptz as valid_to,
+    true as is_current,
+from v_new
+limit 0;
+
+create or replace temp table v_all as
+select * exclude (valid_from, valid_to, is_current)
+from core.{table}_history
+where id in (select id from v_ids)
+union all by name
+select * from v_new;
+
+delete from core.{table}_history where id in (select id from v_ids);
+
+insert into core.{table}_history by name
+select
+    *,
+    date_last_modified as valid_from,
+    lead(date_last_modified) over w as valid_to,
+    lead(date_last_modified) over w is null as is_current,
+from (
+    select *
+    from v_all
+    qualify row_number() over (
+        partition by id, date_last_modified order by received_at desc, event_key desc
+    ) = 1
+)
+window w as (partition by id order by date_last_modified);
+
+create table if not exists core.{table} as
+select * from ({current}) limit 0;
+
+delete from core.{table} where id in (select id from v_ids);
+
+insert into core.{table} by name
+select * from ({current}) as c where c.id in (select id from v_ids);

@@ -1,0 +1,18 @@
+-- grain: one row per version of a product or collection sync (id, date_last_modified). Source:
+-- PRODUCT_SYNC_* and COLLECTION_SYNC_* topics. The sync schema is unconfirmed upstream: the
+-- typed columns read what is documented, the whole payload is kept.
+select
+    e.entity_id as id,
+    e.date_last_modified,
+    e.received_at,
+    e.event_key,
+    e.topic as last_topic,
+    case when e.topic like 'PRODUCT_SYNC_%' then 'PRODUCT' else 'COLLECTION' end as sync_type,
+    violet_int(e.payload, '$.merchant_id') as merchant_id,
+    e.payload ->> '$.status' as status,
+    violet_int(e.payload, '$.total_products') as total_products,
+    violet_int(e.payload, '$.total_collections') as total_collections,
+    violet_ts(e.payload ->> '$.date_created') as date_created,
+    e.payload,
+from changed_events as e
+where e.entity = 'sync'

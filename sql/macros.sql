@@ -1,0 +1,16 @@
+-- Parsing rules every model shares, stated once.
+-- Violet writes timestamps as 2025-04-08T16:21:52+0000 and as 2023-11-07T05:31:56Z (fractions
+-- allowed): anything else is not a Violet timestamp and becomes NULL (a quarantine reason).
+create or replace macro violet_ts(s) as
+    case
+        when regexp_full_match(
+            s, '\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})'
+        ) then try_cast(s as timestamptz)
+    end;
+
+-- An integer field of a JSON object, or NULL when absent or not an integer.
+create or replace macro violet_int(j, path) as
+    case when json_type(j, path) in ('BIGINT', 'UBIGINT') then (j ->> path)::bigint end;
+
+-- Money in minor units: integers only (a float or a string is not money).
+create or replace macro violet_money(j, path) as violet_int(j, path);

@@ -1,0 +1,33 @@
+-- grain: one row per stored delivery that cannot be modeled. Key: (ingest_instance, sequence).
+-- Reasons: invalid_json (not UTF-8 JSON, or not an object), missing_topic, unknown_topic,
+-- missing_id, wrong_type (id not an integer, total/amount not integer minor units, bags not a
+-- list), missing_timestamp, bad_timestamp (date_last_modified not a Violet timestamp).
+-- Quarantine never blocks the rest: these deliveries just do not become events.
+create table if not exists staging.quarantine (
+    ingest_instance varchar,
+    sequence bigint,
+    delivery_id varchar,
+    event_key varchar,
+    topic varchar,
+    received_at timestamptz,
+    raw_file varchar,
+    batch_id bigint,
+    reason varchar,
+    body blob
+);
+
+-- build: the statements below run on each load; the table definition above runs first.
+insert into staging.quarantine by name
+select
+    ingest_instance,
+    sequence,
+    delivery_id,
+    event_key,
+    topic,
+    received_at,
+    raw_file,
+    getvariable('batch_id') as batch_id,
+    quarantine_reason as reason,
+    body,
+from new_parsed
+where quarantine_reason is not null;
