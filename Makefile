@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve test lint typecheck check bench-ingest lock clean
+.PHONY: install serve materialize ui test lint typecheck check bench-ingest lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ WORKERS ?= 1
 serve: $(STAMP) .env
 	set -a && . ./.env && set +a && \
 	  exec $(BIN)/python -m ingest serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+## Run every pipeline asset once, headlessly, on VIOLET_DATA_DIR (default ./data).
+materialize: $(STAMP)
+	$(BIN)/python -m pipelines materialize
+
+## The Dagster UI (webserver + daemon) on http://127.0.0.1:3000.
+ui: $(STAMP)
+	$(BIN)/python -m pipelines ui --host 127.0.0.1 --port 3000
 
 ## The whole suite: lint, types, then every test.
 test: $(STAMP)

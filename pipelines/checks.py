@@ -1,0 +1,198 @@
+"""Asset checks: keys, history validity, unknown statuses, quarantine rate, raw freshness.
+
+Key checks are blocking: a run whose keys are broken fails and does not publish. The others
+warn: they describe the data, they do not stop it.
+"""
+
+import time
+from collections.abc import Callable
+
+import dagster as dg
+
+from pipelines import models, sql
+from pipelines.core import CURRENT, HISTORY
+from pipelines.resources import Warehouse
+from pipelines.staging import KEYS as STAGING
+
+QUARANTINE_RATE_WARN = 0.01
+RAW_STALE_SECONDS = 6 * 3600
+
+# Documented values (violet-webhooks.md); anything else is kept but reported.
+KNOWN_STATUSES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("orders", "status"): (
+        "IN_PROGRESS", "PROCESSING", "REQUIRES_ACTION", "ACCEPTED", "REJECTED", "COMPLETED",
+        "CANCELED", "REFUNDED", "PARTIALLY_REFUNDED",
+    ),
+    ("bags", "status"): (
+        "IN_PROGRESS", "SUBMITTED", "ACCEPTED", "COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED",
+        "REJECTED", "CANCELED", "BACKORDERED",
+    ),
+    ("bags", "fulfillment_status"): (
+        "PROCESSING", "SHIPPED", "PARTIALLY_SHIPPED", "DELIVERED", "COULD_NOT_DELIVER",
+        "RETURNED", "FULFILLED", "PARTIALLY_FULFILLED",
+    ),
+    ("bags", "financial_status"): (
+        "UNPAID", "AUTHORIZED", "PENDING", "PAID", "PARTIALLY_PAID", "REFUNDED",
+        "PARTIALLY_REFUNDED", "VOIDED",
+    ),
+    ("payment_transactions", "capture_status"): (
+        "REQUIRES_PAYMENT_METHOD", "REQUIRES_AUTHORIZATION", "REQUIRES_ACTION", "AUTHORIZED",
+        "CAPTURED", "REFUNDED", "PARTIALLY_REFUNDED", "FAILED",
+    ),
+    ("transfers", "status"): (
+        "PENDING", "SENT", "FAILED", "PARTIALLY_REVERSED", "REVERSED", "BYPASSED",
+    ),
+    ("offers", "status"): (
+        "AVAILABLE", "UNAVAILABLE", "DISABLED_AVAILABLE", "DISABLED_UNAVAILABLE", "ARCHIVED",
+    ),
+    ("merchants", "connection_status"): ("NOT_CONNECTED", "CONNECTED", "REQUESTED", "DECLINED"),
+}  # fmt: skip
+
+CheckFn = Callable[[Warehouse], dg.AssetCheckResult]
+
+
+def _keys_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=CURRENT[table],
+        name="id_unique_not_null",
+        blocking=True,
+        description=f"core.{table}: id is never null and appears once.",
+    )
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connection() as con:
+            nulls, dupes = con.execute(
+                f"select count(*) filter (where id is null), count(id) - count(distinct id) "  # noqa: S608
+                f"from core.{table}"
+            ).fetchone() or (0, 0)
+        return dg.AssetCheckResult(
+            passed=nulls == 0 and dupes == 0,
+            metadata={"null_ids": int(nulls), "duplicate_ids": int(dupes)},
+        )
+
+    return check
+
+
+def _history_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=HISTORY[table],
+        name="one_current_version_no_overlap",
+        blocking=True,
+        description=(
+            f"core.{table}_history: exactly one current row per id, validity windows that do "
+            "not overlap, and the current rows are core."
+            f"{table}."
+        ),
+    )
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connection() as con:
+            bad_current, overlaps, mismatch = con.execute(
+                f"""
+                select
+                    (select count(*) from (
+                        select id from core.{table}_history group by id
+                        having count_if(is_current) <> 1)),
+                    (select count(*) from (
+                        select valid_from, valid_to,
+                            lead(valid_from) over (partition by id order by valid_from) as nxt
+                        from core.{table}_history)
+                     where (valid_to is not null and valid_to <= valid_from)
+                        or (nxt is not null and (valid_to is null or valid_to > nxt))),
+                    (select count(*) from (
+                        select id, date_last_modified from core.{table}_history where is_current
+                        except
+                        select id, date_last_modified from core.{table}))
+                """  # noqa: S608 - table names come from sql.CORE_ENTITIES
+            ).fetchone() or (0, 0, 0)
+        return dg.AssetCheckResult(
+            passed=bad_current == 0 and overlaps == 0 and mismatch == 0,
+            metadata={
+                "ids_without_exactly_one_current": int(bad_current),
+                "overlapping_windows": int(overlaps),
+                "current_rows_not_in_current_table": int(mismatch),
+            },
+        )
+
+    return check
+
+
+def _status_check(table: str, column: str, known: tuple[str, ...]) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=CURRENT[table],
+        name=f"known_{column}_values",
+        description=f"core.{table}.{column}: documented values (others are kept, and warned).",
+    )
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connection() as con:
+            rows = con.execute(
+                f"select {column}, count(*) from core.{table} "  # noqa: S608
+                f"where {column} is not null and {column} not in (select unnest(?)) "
+                "group by 1 order by 2 desc",
+                [list(known)],
+            ).fetchall()
+        return dg.AssetCheckResult(
+            passed=not rows,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"unknown_values": dg.MetadataValue.json({str(v): int(n) for v, n in rows})},
+        )
+
+    return check
+
+
+@dg.asset_check(
+    asset=STAGING["events"],
+    name="event_key_unique",
+    blocking=True,
+    description="staging.events: one row per logical event key.",
+)
+def events_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.connection() as con:
+        dupes = models.scalar(
+            con, "select count(*) - count(distinct event_key) from staging.events"
+        )
+        nulls = models.scalar(con, "select count(*) from staging.events where event_key is null")
+    return dg.AssetCheckResult(
+        passed=dupes == 0 and nulls == 0,
+        metadata={"duplicate_keys": dupes, "null_keys": nulls},
+    )
+
+
+@dg.asset_check(
+    asset=STAGING["quarantine"],
+    name="quarantine_rate",
+    description=f"Warn when more than {QUARANTINE_RATE_WARN:.0%} of deliveries are quarantined.",
+)
+def quarantine_rate(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.connection() as con:
+        total = models.scalar(con, "select count(*) from staging.deliveries")
+        bad = models.scalar(con, "select count(*) from staging.quarantine")
+    rate = bad / total if total else 0.0
+    return dg.AssetCheckResult(
+        passed=rate <= QUARANTINE_RATE_WARN,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"quarantined": bad, "deliveries": total, "rate": round(rate, 5)},
+    )
+
+
+@dg.asset_check(
+    asset=STAGING["deliveries"],
+    name="raw_freshness",
+    description=f"Warn when no raw file arrived in the last {RAW_STALE_SECONDS // 3600} hours.",
+)
+def raw_freshness(warehouse: Warehouse) -> dg.AssetCheckResult:
+    newest = max((p.stat().st_mtime for p in warehouse.raw_dir.glob(models.RAW_GLOB)), default=None)
+    age = None if newest is None else time.time() - newest
+    return dg.AssetCheckResult(
+        passed=age is not None and age <= RAW_STALE_SECONDS,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"newest_raw_file_age_seconds": -1 if age is None else round(age)},
+    )
+
+
+CHECKS: list[dg.AssetChecksDefinition] = [
+    *(_keys_check(t) for t in sql.CORE_ENTITIES),
+    *(_history_check(t) for t in sql.CORE_ENTITIES),
+    *(_status_check(t, c, known) for (t, c), known in KNOWN_STATUSES.items()),
+    events_unique,
+    quarantine_rate,
+    raw_freshness,
+]

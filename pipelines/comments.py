@@ -1,0 +1,198 @@
+"""DuckDB COMMENTs for every warehouse table and column, applied after each build step.
+
+Column meanings are shared across tables (an `order_id` is an order id wherever it appears);
+a table may override one. A column without a description fails the definitions test, so a new
+column cannot ship undocumented.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+TABLES: dict[str, str] = {
+    "staging.topics": "Known Violet topics: the entity each one's body describes, canonical spelling.",
+    "staging.deliveries": "One row per stored webhook delivery (raw Parquet row), typed and classified.",
+    "staging.events": "One row per logical event (coalesce(X-Violet-Event-Id-Source, X-Violet-Event-Id, body hash)).",
+    "staging.quarantine": "Stored deliveries that cannot be modeled, with the reason and the body.",
+    "ops.loaded_files": "Ledger of raw Parquet files loaded into staging: a file is loaded once.",
+    "ops.model_state": "Watermarks: the last staging batch each incremental step has processed.",
+    "ops.event_counts": "Per topic and day received: deliveries, unique events, retries, resends, quarantined.",
+    "ops.delivery_lag": "Per topic and day received: received_at - date_last_modified, p50/p95/max.",
+    "core.orders": "Current state of every order (newest date_last_modified wins).",
+    "core.bags": "Current state of every bag (one per merchant in an order), from orders' bags[].",
+    "core.bag_skus": "Current state of every bag line (SKU line), from orders' bags[].skus[].",
+    "core.payment_transactions": "Current state of every payment transaction (own topics and embedded in orders).",
+    "core.transfers": "Current state of every transfer of money to a merchant's payout account.",
+    "core.merchants": "Current state of every merchant.",
+    "core.offers": "Current state of every offer (product).",
+    "core.collections": "Current state of every collection.",
+    "core.syncs": "Current state of every product or collection sync.",
+    "core.payout_accounts": "Current state of every merchant payout account.",
+}
+for _entity in (
+    "orders",
+    "bags",
+    "bag_skus",
+    "payment_transactions",
+    "transfers",
+    "merchants",
+    "offers",
+    "collections",
+    "syncs",
+    "payout_accounts",
+):
+    TABLES[f"core.{_entity}_history"] = (
+        f"Every version of core.{_entity}: one row per (id, date_last_modified), with validity."
+    )
+
+COLUMNS: dict[str, str] = {
+    "account_type": "Provider account type (e.g. Stripe express/custom).",
+    "amount_minor": "Amount in minor units (cents) of `currency`.",
+    "app_customer_id": "The channel's own customer id.",
+    "app_order_id": "The channel's own order id.",
+    "available": "Whether the offer can be bought.",
+    "bag_count": "Number of bags in the order version.",
+    "bag_id": "Bag id (X-Violet-Bag-Id on deliveries; bags[].id in payloads).",
+    "batch_id": "Staging load that last wrote the row (ops.loaded_files.batch_id).",
+    "body": "The delivery's exact body bytes.",
+    "body_sha256": "Hex SHA-256 of the body.",
+    "bytes": "Size of the raw file in bytes.",
+    "canonical_topic": "Topic with ambiguous spellings unified (ORDER_CANCELED -> ORDER_CANCELLED, ...).",
+    "capture_method": "How the payment is captured (AUTOMATIC, MANUAL, ...).",
+    "capture_status": "Payment capture status (AUTHORIZED, CAPTURED, REFUNDED, FAILED, ...; unknown values kept).",
+    "channel": "Channel the order came through.",
+    "charges_enabled": "Provider account can accept charges.",
+    "commission_rate": "Channel commission in percent (15.0 = 15 %).",
+    "connection_status": "Merchant connection status (CONNECTED, NOT_CONNECTED, REQUESTED, DECLINED).",
+    "country_code": "ISO country of the payout account.",
+    "currency": "ISO-4217 currency of the money columns beside it.",
+    "currently_due": "Provider requirements currently due.",
+    "date_created": "When the entity was created (UTC).",
+    "date_last_modified": "The entity's version: when Violet last changed it (UTC).",
+    "day": "UTC day the deliveries were received.",
+    "dedupe_key": "X-Violet-Event-Id, or 'sha256:' || body hash when missing: retries share it.",
+    "default_currency": "Merchant's default currency.",
+    "deliveries": "Number of deliveries.",
+    "delivery_id": "X-Violet-Event-Id of the delivery (the same on retries).",
+    "delivery_kind": "first, retry (same delivery id seen earlier) or resend (X-Violet-Event-Id-Source set).",
+    "discount_total_minor": "Discounts in minor units.",
+    "dispute_status": "Dispute status of the bag, if any.",
+    "entity": "Entity type the topic's body describes (order, merchant, transfer, ...).",
+    "entity_id": "The body's top-level id.",
+    "errors": "Errors reported by Violet or the provider (JSON list).",
+    "event_key": "Logical event key: coalesce(X-Violet-Event-Id-Source, X-Violet-Event-Id, 'sha256:' || body hash).",
+    "external_id": "Id of the entity on the merchant's platform.",
+    "file": "Raw file path under raw/violet.",
+    "financial_status": "Bag financial status (PAID, REFUNDED, ...).",
+    "fulfillment_status": "Bag fulfillment status (PROCESSING, SHIPPED, DELIVERED, ...).",
+    "handle": "Collection handle.",
+    "headers": "Stored request headers (JSON object; credentials redacted).",
+    "id": "Violet id of the entity.",
+    "ingest_instance": "Ingest process that stored the delivery.",
+    "is_active": "Whether the payout account is the merchant's active one.",
+    "is_current": "True for the version that is the current state.",
+    "last_received_at": "When the last delivery of the event arrived.",
+    "last_topic": "Topic of the event that carried this version.",
+    "line_price_minor": "Line total in minor units.",
+    "loaded_at": "When the file was loaded.",
+    "max_price_minor": "Highest SKU price in minor units.",
+    "max_seconds": "Longest lag in seconds.",
+    "merchant_id": "Merchant id.",
+    "merchant_name": "Merchant name (older payloads: name).",
+    "min_price_minor": "Lowest SKU price in minor units.",
+    "model": "Incremental step the watermark belongs to.",
+    "n_deliveries": "Deliveries of the event (first + retries + resends).",
+    "n_resends": "Resends of the event.",
+    "n_retries": "Retries of the event.",
+    "name": "Name.",
+    "offer_id": "Offer id.",
+    "order_id": "Order id.",
+    "p50_seconds": "Median lag in seconds.",
+    "p95_seconds": "95th percentile lag in seconds.",
+    "past_due": "Provider requirements past due (payouts stop while any are).",
+    "payload": "The entity's JSON as received (latest version for current state).",
+    "payment_provider": "Payment provider (STRIPE, ...).",
+    "payment_provider_account_id": "Provider's account id (Stripe acct_...).",
+    "payment_provider_id": "Provider's transfer id (also spelled payment_provider_transfer_id).",
+    "payment_provider_transaction_id": "Provider's payment id (Stripe pi_...).",
+    "payout_account_id": "Payout account id.",
+    "payouts_enabled": "Provider account can receive payouts.",
+    "platform": "Merchant's e-commerce platform (SHOPIFY, WOOCOMMERCE, ...).",
+    "price_minor": "Unit price in minor units.",
+    "quantity": "Quantity.",
+    "quarantine_reason": "Why the delivery cannot be modeled (NULL when it can).",
+    "quarantined": "Quarantined deliveries.",
+    "raw_file": "Raw file (under raw/violet) the delivery was loaded from.",
+    "reason": "Quarantine reason: invalid_json, missing_topic, unknown_topic, missing_id, wrong_type, missing_timestamp, bad_timestamp.",
+    "received_at": "When the delivery (for events and versions: the first one) reached the ingest service (UTC).",
+    "related_bags": "Bag ids the entity covers (strings, as Violet sends them).",
+    "related_distributions": "Distribution ids the transfer covers.",
+    "related_orders": "Order ids the transfer covers (strings).",
+    "resends": "Resent deliveries.",
+    "retries": "Retried deliveries.",
+    "run_id": "Dagster run that loaded the file.",
+    "secret_id": "Which configured secret verified the delivery.",
+    "sequence": "Delivery's sequence within its ingest instance.",
+    "shipping_total_minor": "Shipping in minor units.",
+    "sku_count": "Number of SKUs.",
+    "sku_id": "SKU id.",
+    "source_event_id": "X-Violet-Event-Id-Source: the original event id of a resend.",
+    "status": "Status as sent by Violet (unknown values kept as they are).",
+    "store_url": "Merchant store URL.",
+    "sub_total_minor": "Sum of line prices in minor units.",
+    "sync_type": "PRODUCT or COLLECTION.",
+    "tax_total_minor": "Tax in minor units.",
+    "topic": "X-Violet-Topic as sent.",
+    "total_collections": "Collections in the sync, when sent.",
+    "total_minor": "Total in minor units.",
+    "total_products": "Products in the sync, when sent.",
+    "transfer_method": "How the merchant share is transferred.",
+    "transfer_status": "Transfer status reported on the payment transaction.",
+    "type": "Collection type (CUSTOM, AUTOMATED).",
+    "unique_events": "Logical events whose first delivery arrived that day.",
+    "updated_at": "When the watermark moved.",
+    "valid_from": "Start of the version's validity (its date_last_modified).",
+    "valid_to": "End of validity: the next version's date_last_modified (NULL while current).",
+    "visible": "Whether the offer is visible.",
+    "webhook_id": "X-Violet-Webhook-Id: the subscription.",
+}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def missing(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables and columns of the warehouse that have no description here."""
+    out = []
+    for schema, table, column in con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() "
+        "where schema_name in ('staging', 'core', 'finance', 'ops') and not internal"
+    ).fetchall():
+        if f"{schema}.{table}" not in TABLES:
+            out.append(f"{schema}.{table}")
+        if column not in COLUMNS:
+            out.append(f"{schema}.{table}.{column}")
+    return sorted(set(out))
+
+
+def apply(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> None:
+    """COMMENT every table and column of `schemas` that has a description."""
+    rows = con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() "
+        "where schema_name in (select unnest(?)) and not internal",
+        [list(schemas)],
+    ).fetchall()
+    statements = []
+    for schema, table in sorted({(s, t) for s, t, _ in rows}):
+        if f"{schema}.{table}" in TABLES:
+            statements.append(
+                f"comment on table {schema}.{table} is {_quote(TABLES[f'{schema}.{table}'])}"
+            )
+    for schema, table, column in rows:
+        if column in COLUMNS:
+            statements.append(
+                f'comment on column {schema}.{table}."{column}" is {_quote(COLUMNS[column])}'
+            )
+    if statements:
+        con.execute(";\n".join(statements))

@@ -1,0 +1,56 @@
+"""Core assets: current state and full history of every Violet entity."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from pipelines import comments, models, sql
+from pipelines.resources import Warehouse
+from pipelines.staging import KEYS as STAGING
+from pipelines.staging import POOL
+
+CURRENT = {t: dg.AssetKey(["core", t]) for t in sql.CORE_ENTITIES}
+HISTORY = {t: dg.AssetKey(["core", f"{t}_history"]) for t in sql.CORE_ENTITIES}
+
+
+def _spec(key: dg.AssetKey) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key,
+        description=comments.TABLES[".".join(key.path)],
+        group_name="core",
+        kinds={"duckdb"},
+        deps=[STAGING["events"]],
+    )
+
+
+@dg.multi_asset(
+    specs=[_spec(k) for k in [*CURRENT.values(), *HISTORY.values()]],
+    pool=POOL,
+    can_subset=False,
+)
+def core_entities(
+    context: AssetExecutionContext, warehouse: Warehouse
+) -> Iterator[dg.MaterializeResult[None]]:
+    """Merge new events into every entity's history; current state = newest version."""
+    with warehouse.connection() as con:
+        result = models.build_core(con)
+        comments.apply(con, ("core",))
+        rows = {
+            name: models.scalar(con, f"select count(*) from core.{name}")  # noqa: S608
+            for name in [*sql.CORE_ENTITIES, *(f"{t}_history" for t in sql.CORE_ENTITIES)]
+        }
+    context.log.info(f"{result.changed_events} changed events")
+    for table in sql.CORE_ENTITIES:
+        yield dg.MaterializeResult(
+            asset_key=CURRENT[table],
+            metadata={"dagster/row_count": rows[table], "versions_in_run": result.versions[table]},
+        )
+        yield dg.MaterializeResult(
+            asset_key=HISTORY[table],
+            metadata={
+                "dagster/row_count": rows[f"{table}_history"],
+                "versions_in_run": result.versions[table],
+                "versions_without_id_or_date": result.dropped_versions[table],
+            },
+        )

@@ -1,0 +1,61 @@
+"""Ops assets: pipeline health for the people who run it."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from pipelines import comments, models
+from pipelines.resources import Warehouse
+from pipelines.staging import KEYS as STAGING
+from pipelines.staging import POOL
+
+KEYS = {t: dg.AssetKey(["ops", t]) for t in ("event_counts", "delivery_lag")}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key,
+            description=comments.TABLES[".".join(key.path)],
+            group_name="ops",
+            kinds={"duckdb"},
+            deps=[STAGING["deliveries"]],
+        )
+        for key in KEYS.values()
+    ],
+    pool=POOL,
+    can_subset=False,
+)
+def ops_health(
+    context: AssetExecutionContext, warehouse: Warehouse
+) -> Iterator[dg.MaterializeResult[None]]:
+    """Event counts and delivery lag per topic and day, for the days new deliveries touched."""
+    with warehouse.connection() as con:
+        days = models.build_ops(con)
+        comments.apply(con, ("ops",))
+        rows = {
+            t: models.scalar(con, f"select count(*) from ops.{t}")  # noqa: S608
+            for t in KEYS
+        }
+        totals = con.execute(
+            "select coalesce(sum(deliveries), 0), coalesce(sum(unique_events), 0), "
+            "coalesce(sum(retries), 0), coalesce(sum(resends), 0), "
+            "coalesce(sum(quarantined), 0) from ops.event_counts"
+        ).fetchone()
+    context.log.info(f"recomputed {days} days")
+    deliveries, unique, retries, resends, quarantined = totals or (0, 0, 0, 0, 0)
+    yield dg.MaterializeResult(
+        asset_key=KEYS["event_counts"],
+        metadata={
+            "dagster/row_count": rows["event_counts"],
+            "deliveries": int(deliveries),
+            "unique_events": int(unique),
+            "retries": int(retries),
+            "resends": int(resends),
+            "quarantined": int(quarantined),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["delivery_lag"], metadata={"dagster/row_count": rows["delivery_lag"]}
+    )

@@ -1,0 +1,68 @@
+"""Staging assets: raw Parquet files not yet in the ledger -> deliveries, events, quarantine."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from pipelines import comments, models
+from pipelines.resources import Warehouse
+
+STAGING_TABLES = ("deliveries", "events", "quarantine")
+KEYS = {t: dg.AssetKey(["staging", t]) for t in STAGING_TABLES}
+LEDGER = dg.AssetKey(["ops", "loaded_files"])
+POOL = "warehouse"
+
+
+def _spec(key: dg.AssetKey) -> dg.AssetSpec:
+    name = ".".join(key.path)
+    return dg.AssetSpec(
+        key, description=comments.TABLES[name], group_name=key.path[0], kinds={"duckdb"}
+    )
+
+
+@dg.multi_asset(
+    specs=[_spec(k) for k in KEYS.values()] + [_spec(LEDGER)],
+    pool=POOL,
+    can_subset=False,
+)
+def staging_load(
+    context: AssetExecutionContext, warehouse: Warehouse
+) -> Iterator[dg.MaterializeResult[None]]:
+    """Load raw files missing from ops.loaded_files into staging (one transaction)."""
+    with warehouse.connection() as con:
+        result = models.load_staging(con, warehouse.raw_dir, run_id=context.run_id)
+        comments.apply(con, ("staging", "ops"))
+        counts = {
+            t: models.scalar(con, f"select count(*) from staging.{t}")  # noqa: S608 - fixed names
+            for t in STAGING_TABLES
+        }
+        files = models.scalar(con, "select count(*) from ops.loaded_files")
+        by_reason = con.execute(
+            "select reason, count(*) from staging.quarantine group by 1 order by 2 desc"
+        ).fetchall()
+    context.log.info(f"loaded {result.files} files, {result.deliveries} deliveries")
+    batch = {
+        "batch_id": result.batch_id,
+        "files_loaded": result.files,
+        "deliveries_loaded": result.deliveries,
+        "quarantined_in_batch": result.quarantined,
+    }
+    yield dg.MaterializeResult(
+        asset_key=KEYS["deliveries"], metadata={"dagster/row_count": counts["deliveries"], **batch}
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["events"],
+        metadata={"dagster/row_count": counts["events"], "events_touched": result.events_touched},
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["quarantine"],
+        metadata={
+            "dagster/row_count": counts["quarantine"],
+            "by_reason": dg.MetadataValue.md(
+                "| reason | deliveries |\n|---|---|\n"
+                + "".join(f"| {r} | {n} |\n" for r, n in by_reason)
+            ),
+        },
+    )
+    yield dg.MaterializeResult(asset_key=LEDGER, metadata={"dagster/row_count": files})
