@@ -17,6 +17,32 @@ from pipelines import sql
 
 RAW_GLOB = "received_date=*/*.parquet"
 
+# The staging entity whose events carry each core table's rows.
+ENTITY_OF = {
+    "orders": "order",
+    "bags": "order",
+    "bag_skus": "order",
+    "payment_transactions": "payment_transaction",
+    "transfers": "transfer",
+    "merchants": "merchant",
+    "offers": "offer",
+    "collections": "collection",
+    "syncs": "sync",
+    "payout_accounts": "payout_account",
+}
+OWN_SOURCE = "select '{entity}' as entity, id as entity_id from v_new"
+# Events that can hold a version of an id changed in this run, where that is not simply the
+# entity's own events: bags and their lines live in their order; a payment transaction in its
+# own events and in its order's.
+SOURCES = {
+    "bags": "select 'order' as entity, order_id as entity_id from v_new",
+    "bag_skus": "select 'order' as entity, order_id as entity_id from v_new",
+    "payment_transactions": (
+        "select 'payment_transaction' as entity, id as entity_id from v_new "
+        "union select 'order', order_id from v_new"
+    ),
+}
+
 
 @dataclass
 class LoadResult:
@@ -133,12 +159,20 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
         )
         result.changed_events = scalar(con, "select count(*) from changed_events")
         for table in sql.CORE_ENTITIES:
+            versions = sql.body("core", f"{table}_history")
             sql.run(
                 con,
                 "core",
                 "_history_merge",
                 table=table,
-                versions=sql.body("core", f"{table}_history"),
+                versions_changed=versions.replace("{events}", "changed_events"),
+                # On a first build every source event is a changed event: no second pass.
+                versions_all=(
+                    "select * from v_new"
+                    if since == 0
+                    else versions.replace("{events}", "source_events")
+                ),
+                sources=SOURCES.get(table, OWN_SOURCE.format(entity=ENTITY_OF[table])),
                 current=sql.body("core", table),
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")

@@ -5,7 +5,7 @@
 -- (id, date_last_modified), ties going to the latest received, then the greatest event key.
 -- Only ids with new versions are rebuilt, so the cost follows new data, not history.
 create or replace temp table v_new as
-select * from ({versions}) as v;
+select * from ({versions_changed}) as v;
 
 create or replace temp table v_bad as
 select count(*) as n from v_new where id is null or date_last_modified is null;
@@ -13,6 +13,18 @@ select count(*) as n from v_new where id is null or date_last_modified is null;
 delete from v_new where id is null or date_last_modified is null;
 
 create or replace temp table v_ids as select distinct id from v_new;
+
+-- Every version of an affected id is derived again from all of its source events, so that the
+-- result depends only on staging.events and never on the order files were loaded in.
+create or replace temp table source_events as
+select e.*
+from staging.events as e
+semi join ({sources}) as s on e.entity = s.entity and e.entity_id = s.entity_id
+where e.quarantine_reason is null;
+
+create or replace temp table v_all as
+select * from ({versions_all}) as v
+where v.id in (select id from v_ids) and v.date_last_modified is not null;
 
 create table if not exists core.{table}_history as
 select
@@ -22,13 +34,6 @@ select
     true as is_current,
 from v_new
 limit 0;
-
-create or replace temp table v_all as
-select * exclude (valid_from, valid_to, is_current)
-from core.{table}_history
-where id in (select id from v_ids)
-union all by name
-select * from v_new;
 
 delete from core.{table}_history where id in (select id from v_ids);
 

@@ -16,7 +16,7 @@ select
     violet_money(s.sku, '$.line_price') as line_price_minor,
     b.bag ->> '$.currency' as currency,
     s.sku as payload,
-from changed_events as e,
+from {events} as e,
     unnest(cast(e.payload -> '$.bags' as json[])) as b (bag),
     unnest(cast(b.bag -> '$.skus' as json[])) as s (sku)
 where e.entity = 'order'

@@ -23,6 +23,6 @@ select
     coalesce(json_array_length(b.bag, '$.skus'), 0) as sku_count,
     violet_ts(b.bag ->> '$.date_created') as date_created,
     b.bag as payload,
-from changed_events as e,
+from {events} as e,
     unnest(cast(e.payload -> '$.bags' as json[])) as b (bag)
 where e.entity = 'order'

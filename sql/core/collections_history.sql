@@ -13,5 +13,5 @@ select
     e.payload ->> '$.handle' as handle,
     violet_ts(e.payload ->> '$.date_created') as date_created,
     e.payload,
-from changed_events as e
+from {events} as e
 where e.entity = 'collection'

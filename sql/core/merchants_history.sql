@@ -15,5 +15,5 @@ select
     try_cast(e.payload ->> '$.commission_rate' as decimal(9, 4)) as commission_rate,
     violet_ts(e.payload ->> '$.date_created') as date_created,
     e.payload,
-from changed_events as e
+from {events} as e
 where e.entity = 'merchant'

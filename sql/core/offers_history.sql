@@ -16,5 +16,5 @@ select
     coalesce(json_array_length(e.payload, '$.skus'), 0) as sku_count,
     violet_ts(e.payload ->> '$.date_created') as date_created,
     e.payload,
-from changed_events as e
+from {events} as e
 where e.entity = 'offer'

@@ -20,5 +20,5 @@ select
     coalesce(json_array_length(e.payload, '$.bags'), 0) as bag_count,
     violet_ts(e.payload ->> '$.date_created') as date_created,
     e.payload,
-from changed_events as e
+from {events} as e
 where e.entity = 'order'

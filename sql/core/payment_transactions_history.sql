@@ -4,11 +4,11 @@
 with
 sources as (
     select e.payload as pt, e.received_at, e.event_key, null::bigint as order_id_from_order,
-    from changed_events as e
+    from {events} as e
     where e.entity = 'payment_transaction'
     union all
     select p.pt, e.received_at, e.event_key, e.entity_id,
-    from changed_events as e,
+    from {events} as e,
         unnest(cast(e.payload -> '$.payment_transactions' as json[])) as p (pt)
     where e.entity = 'order'
 )

@@ -25,5 +25,5 @@ select
     e.payload -> '$.errors' as errors,
     violet_ts(e.payload ->> '$.date_created') as date_created,
     e.payload,
-from changed_events as e
+from {events} as e
 where e.entity = 'payout_account'

@@ -14,5 +14,5 @@ select
     violet_int(e.payload, '$.total_collections') as total_collections,
     violet_ts(e.payload ->> '$.date_created') as date_created,
     e.payload,
-from changed_events as e
+from {events} as e
 where e.entity = 'sync'
