@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.jobs import warehouse_job
+from pipelines.resources import Warehouse
 
 # Files are listed only in recent partitions, so a tick's work does not grow with history.
 LOOKBACK_DAYS = 2
@@ -36,20 +37,22 @@ def new_files(raw_dir: Path, cursor: str | None, today: datetime) -> tuple[list[
     return [name for _, name in found], json.dumps(list(found[-1]))
 
 
-def _raw_dir(context: dg.SensorEvaluationContext) -> Path:
-    warehouse = context.resources.warehouse
-    return Path(warehouse.raw_dir)
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def parse_day(day: str) -> datetime:
+    return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
 
 
 @dg.sensor(
     job=warehouse_job,
     minimum_interval_seconds=MIN_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    required_resource_keys={"warehouse"},
     description="Runs the warehouse job when the ingest service seals new raw Parquet files.",
 )
-def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    files, cursor = new_files(_raw_dir(context), context.cursor, datetime.now(UTC))
+def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
+    files, cursor = new_files(warehouse.raw_dir, context.cursor, datetime.now(UTC))
     if not files:
         return dg.SensorResult(skip_reason="no new raw files", cursor=cursor)
     return dg.SensorResult(

@@ -31,7 +31,7 @@ def staging_load(
 ) -> Iterator[dg.MaterializeResult[None]]:
     """Load raw files missing from ops.loaded_files into staging (one transaction)."""
     with warehouse.connection() as con:
-        result = models.load_staging(con, warehouse.raw_dir, run_id=context.run_id)
+        result = models.load_staging(con, warehouse.raw_dir, run_id=context.run.run_id)
         comments.apply(con, ("staging", "ops"))
         counts = {
             t: models.scalar(con, f"select count(*) from staging.{t}")  # noqa: S608 - fixed names
