@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve materialize ui test lint typecheck check bench-ingest lock clean
+.PHONY: install demo serve materialize ui test lint typecheck check bench-ingest lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## The main job end to end: service + a simulated day of traffic + every asset, in ./data.
+demo: $(STAMP)
+	$(BIN)/python -m pipelines demo
 
 .env:
 	cp .env.example .env

@@ -38,7 +38,7 @@ def prepare_environment() -> Path:
     return data_dir
 
 
-def materialize() -> int:
+def materialize(log_level: str = "INFO") -> int:
     data_dir = prepare_environment()
     import dagster as dg
 
@@ -46,7 +46,11 @@ def materialize() -> int:
 
     job = defs.resolve_job_def("warehouse_job")
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
         failed_checks = [
             f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
             f"{e.asset_check_evaluation_data.check_name}"
@@ -79,12 +83,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("materialize", help="run every asset once, headlessly; non-zero on failure")
+    demo = sub.add_parser("demo", help="the main job end to end: service, traffic, warehouse")
+    demo.add_argument("--orders", type=int, default=2000, help="orders in the simulated day")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--port", type=int, default=8080)
     ui_cmd = sub.add_parser("ui", help="start the Dagster UI (webserver + daemon)")
     ui_cmd.add_argument("--host", default="127.0.0.1")
     ui_cmd.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     if args.command == "materialize":
         return materialize()
+    if args.command == "demo":
+        from pipelines.demo import run
+
+        return run(args.orders, args.seed, args.port)
     return ui(args.host, args.port)
 
 
