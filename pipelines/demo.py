@@ -23,7 +23,7 @@ import httpx
 
 from pipelines import sql
 
-DEMO_SECRET = "violet-warehouse-demo-secret"
+DEMO_SECRET = "violet-warehouse-demo-secret"  # noqa: S105 - used only when none is configured
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -71,9 +71,9 @@ def run(orders: int, seed: int, port: int) -> int:
     try:
         _wait_ready(url, server, logs / "ingest.log")
         print(f"2/4 sending a simulated day: {orders} orders, seed {seed}")
+        send = [py, "-m", "simulator", "send", "--url", f"{url}/webhooks/violet"]
         sent = subprocess.run(
-            [py, "-m", "simulator", "send", "--url", f"{url}/webhooks/violet"]
-            + ["--orders", str(orders), "--seed", str(seed), "--secret", secret],
+            [*send, "--orders", str(orders), "--seed", str(seed), "--secret", secret],
             env=env,
             check=False,
         )
