@@ -14,3 +14,8 @@ create or replace macro violet_int(j, path) as
 
 -- Money in minor units: integers only (a float or a string is not money).
 create or replace macro violet_money(j, path) as violet_int(j, path);
+
+-- Money parsed from JSON as text (json_transform to VARCHAR): an integer literal or NULL, so a
+-- float such as 12.5 never turns into money by rounding.
+create or replace macro violet_minor(s) as
+    case when regexp_full_match(s, '-?[0-9]+') then s::bigint end;

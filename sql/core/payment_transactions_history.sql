@@ -1,34 +1,51 @@
 -- grain: one row per version of a payment transaction (id, date_last_modified). Sources: the
 -- PAYMENT_TRANSACTION_* topics and payment_transactions[] embedded in orders; either way the
--- newest date_last_modified wins.
+-- newest date_last_modified wins. Each event's JSON is parsed once.
 with
 sources as (
     select e.payload as pt, e.received_at, e.event_key, null::bigint as order_id_from_order,
     from {events} as e
     where e.entity = 'payment_transaction'
     union all
-    select p.pt, e.received_at, e.event_key, e.entity_id,
-    from {events} as e,
-        unnest(cast(e.payload -> '$.payment_transactions' as json[])) as p (pt)
+    select
+        unnest(cast(e.payload -> '$.payment_transactions' as json[])) as pt,
+        e.received_at,
+        e.event_key,
+        e.entity_id,
+    from {events} as e
     where e.entity = 'order'
+),
+
+parsed as (
+    select
+        sources.*,
+        json_transform(pt, '{
+            "id": "VARCHAR", "order_id": "VARCHAR", "related_bags": ["VARCHAR"],
+            "payment_provider": "VARCHAR", "payment_provider_transaction_id": "VARCHAR",
+            "amount": "VARCHAR", "currency": "VARCHAR", "capture_status": "VARCHAR",
+            "capture_method": "VARCHAR", "transfer_status": "VARCHAR",
+            "transfer_method": "VARCHAR", "errors": "JSON", "date_created": "VARCHAR",
+            "date_last_modified": "VARCHAR"
+        }') as p,
+    from sources
 )
 
 select
-    violet_int(pt, '$.id') as id,
-    violet_ts(pt ->> '$.date_last_modified') as date_last_modified,
+    violet_minor(p.id) as id,
+    violet_ts(p.date_last_modified) as date_last_modified,
     received_at,
     event_key,
-    coalesce(violet_int(pt, '$.order_id'), order_id_from_order) as order_id,
-    cast(pt -> '$.related_bags' as varchar[]) as related_bags,
-    pt ->> '$.payment_provider' as payment_provider,
-    pt ->> '$.payment_provider_transaction_id' as payment_provider_transaction_id,
-    violet_money(pt, '$.amount') as amount_minor,
-    pt ->> '$.currency' as currency,
-    pt ->> '$.capture_status' as capture_status,
-    pt ->> '$.capture_method' as capture_method,
-    pt ->> '$.transfer_status' as transfer_status,
-    pt ->> '$.transfer_method' as transfer_method,
-    pt -> '$.errors' as errors,
-    violet_ts(pt ->> '$.date_created') as date_created,
+    coalesce(violet_minor(p.order_id), order_id_from_order) as order_id,
+    p.related_bags,
+    p.payment_provider,
+    p.payment_provider_transaction_id,
+    violet_minor(p.amount) as amount_minor,
+    p.currency,
+    p.capture_status,
+    p.capture_method,
+    p.transfer_status,
+    p.transfer_method,
+    p.errors,
+    violet_ts(p.date_created) as date_created,
     pt as payload,
-from sources
+from parsed
