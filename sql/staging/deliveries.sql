@@ -11,7 +11,7 @@ create table if not exists staging.deliveries (
     webhook_id varchar,
     order_id varchar,
     bag_id varchar,
-    headers json,
+    headers varchar,
     body_sha256 varchar,
     secret_id varchar,
     received_at timestamptz,
@@ -38,28 +38,33 @@ decoded as (
 ),
 
 parsed as (
+    -- one parse for the fields checked at the door (JSON fragments keep their types visible)
     select
         d.*,
-        case
-            when json_valid(d.body_text) and json_type(d.body_text::json) = 'OBJECT'
-                then d.body_text::json
-        end as payload,
+        try(json_transform(d.body_text, '{
+            "id": "JSON", "date_last_modified": "VARCHAR", "total": "JSON", "amount": "JSON",
+            "bags": "JSON"
+        }')) as doc,
     from decoded as d
 ),
 
 typed as (
     select
         p.*,
+        case
+            when p.doc is not null and starts_with(ltrim(p.body_text), '{')
+                then p.body_text::json
+        end as payload,
         t.entity,
         t.canonical_topic,
-        json_type(p.payload, '$.id') as id_type,
-        violet_int(p.payload, '$.id') as entity_id,
-        p.payload ->> '$.date_last_modified' as dlm_text,
-        violet_ts(p.payload ->> '$.date_last_modified') as date_last_modified,
+        coalesce(p.doc.id, 'null') <> 'null' as has_id,
+        case when regexp_full_match(p.doc.id, '-?[0-9]+') then p.doc.id::bigint end as entity_id,
+        p.doc.date_last_modified as dlm_text,
+        violet_ts(p.doc.date_last_modified) as date_last_modified,
         -- documented shapes checked at the door: money is integer, bags are a list
-        coalesce(json_type(p.payload, '$.total'), 'BIGINT') in ('BIGINT', 'UBIGINT', 'NULL')
-        and coalesce(json_type(p.payload, '$.amount'), 'BIGINT') in ('BIGINT', 'UBIGINT', 'NULL')
-        and coalesce(json_type(p.payload, '$.bags'), 'ARRAY') in ('ARRAY', 'NULL') as shapes_ok,
+        coalesce(regexp_full_match(p.doc.total, '-?[0-9]+|null'), true)
+        and coalesce(regexp_full_match(p.doc.amount, '-?[0-9]+|null'), true)
+        and coalesce(p.doc.bags = 'null' or starts_with(p.doc.bags, '['), true) as shapes_ok,
     from parsed as p
     left join staging.topics as t on t.topic = p.topic
 ),
@@ -73,7 +78,7 @@ final as (
             when payload is null then 'invalid_json'
             when topic is null then 'missing_topic'
             when entity is null then 'unknown_topic'
-            when id_type is null or id_type = 'NULL' then 'missing_id'
+            when not has_id then 'missing_id'
             when entity_id is null or not shapes_ok then 'wrong_type'
             when dlm_text is null then 'missing_timestamp'
             when date_last_modified is null then 'bad_timestamp'
@@ -93,7 +98,7 @@ select
     webhook_id,
     order_id,
     bag_id,
-    headers::json as headers,
+    headers,
     body_sha256,
     secret_id,
     received_at,
