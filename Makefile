@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo serve materialize ui test lint typecheck check bench-ingest lock clean
+.PHONY: install demo serve materialize ui test lint typecheck check bench-ingest bench-pipeline lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## Throughput/latency of the ingest service against a bare HMAC-checking Starlette app.
+bench-pipeline: $(STAMP)
+	$(BIN)/python -m bench.pipeline
+
 bench-ingest: $(STAMP)
 	$(BIN)/python -m bench.ingest
 

@@ -1,0 +1,157 @@
+"""Benchmark: the whole pipeline on a large simulated world, against a bare DuckDB scan.
+
+    python -m bench.pipeline [--deliveries 1000000] [--keep DIR]
+
+1. The simulator writes a world of about --deliveries stored deliveries straight into raw
+   Parquet, 10,000 deliveries per file (not timed).
+2. Baseline: a bare DuckDB scan of the same files (count rows, sum body bytes).
+3. Full build: `python -m pipelines materialize` (every asset, checks, snapshot) over all files
+   but the newest, in a child process whose peak RSS is read from the kernel.
+4. Incremental: the newest file (10,000 deliveries) arrives; the same command runs again.
+Targets (issue 4): full build <= 60 s, incremental <= 10 s, peak memory <= 3 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from bench.ingest import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+DELIVERIES_PER_ORDER = 13.2  # measured on the simulator's default rates
+FILE_RECORDS = 10_000
+INCREMENT = 10_000
+TARGETS = {"full_s": 60.0, "incremental_s": 10.0, "peak_gib": 3.0}
+
+
+def run_materialize(data_dir: Path) -> tuple[float, float]:
+    """(seconds, peak RSS GiB) of one `python -m pipelines materialize` child."""
+    env = {**os.environ, "VIOLET_DATA_DIR": str(data_dir)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "materialize"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"materialize failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest child so far: good enough when it only grows.
+    return seconds, max(peak_kib, before) / 2**20
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--deliveries", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+
+    from simulator.options import Options
+    from simulator.write import write_raw
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    data_dir = work / "data"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    orders = max(10, round(args.deliveries / DELIVERIES_PER_ORDER))
+    started = time.perf_counter()
+    written = write_raw(
+        Options(seed=args.seed, orders=orders),
+        data_dir,
+        secret="bench-secret",
+        segment_records=FILE_RECORDS,
+    )
+    write_s = time.perf_counter() - started
+    raw = data_dir / "raw" / "violet"
+    files = sorted(raw.glob("received_date=*/*.parquet"), key=lambda p: p.name)
+    # Hold back the newest files until they make up the incremental batch (>= 10,000 rows).
+    held_back: list[Path] = []
+    while sum(_rows(f) for f in held_back) < INCREMENT and len(held_back) < len(files) - 1:
+        held_back.append(files[-1 - len(held_back)])
+    kept = [f for f in files if f not in held_back]
+    held = work / "held-back"
+    held.mkdir(exist_ok=True)
+    for f in held_back:
+        shutil.move(f, held / f"{f.parent.name}__{f.name}")
+    print(f"world: {written.records:,} deliveries in {len(files)} files ({write_s:.1f} s to write)")
+
+    with duckdb.connect() as con:
+        started = time.perf_counter()
+        rows, body_bytes = con.execute(
+            "select count(*), sum(octet_length(body)) from read_parquet(?)",
+            [[str(f) for f in kept]],
+        ).fetchone() or (0, 0)
+        scan_s = time.perf_counter() - started
+    mib = body_bytes / 2**20
+    print(
+        f"baseline: bare DuckDB scan of {rows:,} rows ({mib:.0f} MiB of bodies) in {scan_s:.2f} s"
+    )
+
+    full_s, full_peak = run_materialize(data_dir)
+    full_rows = int(rows)
+    print(f"full build: {full_rows:,} deliveries in {full_s:.1f} s "
+          f"({full_rows / full_s:,.0f}/s), peak RSS {full_peak:.2f} GiB")  # fmt: skip
+
+    for f in held_back:
+        shutil.move(held / f"{f.parent.name}__{f.name}", f)
+    inc_rows = sum(_rows(f) for f in held_back)
+    inc_s, inc_peak = run_materialize(data_dir)
+    print(f"incremental: {inc_rows:,} new deliveries in {inc_s:.1f} s, peak RSS {inc_peak:.2f} GiB")
+
+    peak = max(full_peak, inc_peak)
+    met = {
+        "full": full_s <= TARGETS["full_s"],
+        "incremental": inc_s <= TARGETS["incremental_s"],
+        "memory": peak <= TARGETS["peak_gib"],
+    }
+    verdict = ", ".join(f"{k} {'MET' if v else 'NOT MET'}" for k, v in met.items())
+    print(verdict)
+    if not args.no_record:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        with args.results.open("a") as fh:
+            fh.write(
+                f"\n### pipeline, {stamp}\n"
+                f"- machine: {machine()}\n"
+                f"- command: `make bench-pipeline` (`python -m bench.pipeline --deliveries"
+                f" {args.deliveries}`)\n"
+                f"- world: {written.records:,} deliveries ({orders:,} orders, seed {args.seed}) in"
+                f" {len(files)} files of {FILE_RECORDS:,}\n"
+                f"- baseline, bare DuckDB scan of the same files: {scan_s:.2f} s\n"
+                f"- full build (`python -m pipelines materialize`, all assets + checks + snapshot):"
+                f" {full_rows:,} deliveries in {full_s:.1f} s = {full_rows / full_s:,.0f}"
+                f" deliveries/s ({full_s / scan_s:.0f}x the scan); target <= 60 s\n"
+                f"- incremental: {inc_rows:,} new deliveries in {inc_s:.1f} s; target <= 10 s\n"
+                f"- peak RSS {peak:.2f} GiB; target <= 3 GB\n"
+                f"- {verdict}\n"
+            )
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(met.values()) else 1
+
+
+def _rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
