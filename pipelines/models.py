@@ -31,6 +31,7 @@ ENTITY_OF = {
     "payout_accounts": "payout_account",
 }
 OWN_SOURCE = "select '{entity}' as entity, id as entity_id from v_new"
+NO_SOURCE = "select null::varchar as entity, null::bigint as entity_id where false"
 # Events that can hold a version of an id changed in this run, where that is not simply the
 # entity's own events: bags and their lines live in their order; a payment transaction in its
 # own events and in its order's.
@@ -52,6 +53,20 @@ class LoadResult:
     quarantined: int = 0
     events_touched: int = 0
     pending_files: int = 0  # still waiting after this load (when max_files cut it short)
+
+
+def load_all(
+    con: duckdb.DuckDBPyConnection, raw_dir: Path, run_id: str = "", batch_bytes: int = 0
+) -> list[LoadResult]:
+    """Load every pending file, in transactions of about `batch_bytes` of Parquet each (0: one
+    transaction), and return each batch's result."""
+    results = []
+    while True:
+        result = load_staging(con, raw_dir, run_id, max_bytes=batch_bytes or None)
+        if result.files:
+            results.append(result)
+        if not result.pending_files:
+            return results
 
 
 @dataclass
@@ -94,11 +109,21 @@ def load_staging(
     raw_dir: Path,
     run_id: str = "",
     max_files: int | None = None,
+    max_bytes: int | None = None,
 ) -> LoadResult:
-    """Load raw files not yet in the ledger into staging.deliveries/events/quarantine."""
+    """Load raw files not yet in the ledger into staging.deliveries/events/quarantine, as one
+    transaction. At most `max_files` files, and files up to `max_bytes` (at least one file),
+    so that a backlog can be loaded in batches of bounded memory."""
     sql.prepare(con)
     pending = pending_files(con, raw_dir)
     todo = pending if max_files is None else pending[:max_files]
+    if max_bytes is not None:
+        total = 0
+        for i, name in enumerate(todo):
+            total += (raw_dir / name).stat().st_size
+            if total > max_bytes and i > 0:
+                todo = todo[:i]
+                break
     result = LoadResult(pending_files=len(pending) - len(todo))
     if not todo:
         return result
@@ -168,11 +193,16 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
                 versions_changed=versions.replace("{events}", "changed_events"),
                 # On a first build every source event is a changed event: no second pass.
                 versions_all=(
-                    "select * from v_new"
+                    "select * from v_new where false"
                     if since == 0
                     else versions.replace("{events}", "source_events")
                 ),
-                sources=SOURCES.get(table, OWN_SOURCE.format(entity=ENTITY_OF[table])),
+                all="v_new" if since == 0 else "v_all",
+                sources=(
+                    NO_SOURCE
+                    if since == 0
+                    else SOURCES.get(table, OWN_SOURCE.format(entity=ENTITY_OF[table]))
+                ),
                 current=sql.body("core", table),
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")

@@ -22,8 +22,11 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     """
 
     data_dir: str
-    memory_limit: str = "3GB"
+    # DuckDB's own limit; Python, Dagster and Arrow buffers come on top (peak goal: 3 GB).
+    memory_limit: str = "2GB"
     threads: int = 2
+    # A backlog of raw files loads in transactions of about this much Parquet each.
+    load_batch_bytes: int = 256 * 1024 * 1024
 
     @property
     def root(self) -> Path:

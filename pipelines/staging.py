@@ -31,7 +31,9 @@ def staging_load(
 ) -> Iterator[dg.MaterializeResult[None]]:
     """Load raw files missing from ops.loaded_files into staging (one transaction)."""
     with warehouse.connection() as con:
-        result = models.load_staging(con, warehouse.raw_dir, run_id=context.run.run_id)
+        batches = models.load_all(
+            con, warehouse.raw_dir, context.run.run_id, warehouse.load_batch_bytes
+        )
         comments.apply(con, ("staging", "ops"))
         counts = {
             t: models.scalar(con, f"select count(*) from staging.{t}")  # noqa: S608 - fixed names
@@ -41,19 +43,22 @@ def staging_load(
         by_reason = con.execute(
             "select reason, count(*) from staging.quarantine group by 1 order by 2 desc"
         ).fetchall()
-    context.log.info(f"loaded {result.files} files, {result.deliveries} deliveries")
-    batch = {
-        "batch_id": result.batch_id,
-        "files_loaded": result.files,
-        "deliveries_loaded": result.deliveries,
-        "quarantined_in_batch": result.quarantined,
+    loaded = {
+        "batches": len(batches),
+        "files_loaded": sum(b.files for b in batches),
+        "deliveries_loaded": sum(b.deliveries for b in batches),
+        "quarantined_loaded": sum(b.quarantined for b in batches),
     }
+    context.log.info(f"loaded {loaded}")
     yield dg.MaterializeResult(
-        asset_key=KEYS["deliveries"], metadata={"dagster/row_count": counts["deliveries"], **batch}
+        asset_key=KEYS["deliveries"], metadata={"dagster/row_count": counts["deliveries"], **loaded}
     )
     yield dg.MaterializeResult(
         asset_key=KEYS["events"],
-        metadata={"dagster/row_count": counts["events"], "events_touched": result.events_touched},
+        metadata={
+            "dagster/row_count": counts["events"],
+            "events_touched": sum(b.events_touched for b in batches),
+        },
     )
     yield dg.MaterializeResult(
         asset_key=KEYS["quarantine"],

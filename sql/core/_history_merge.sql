@@ -14,6 +14,7 @@ delete from v_new where id is null or date_last_modified is null;
 
 create or replace temp table v_ids as select distinct id from v_new;
 
+-- (On a first build every event is new: v_all is then empty and {all} is v_new itself.)
 -- Every version of an affected id is derived again from all of its source events, so that the
 -- result depends only on staging.events and never on the order files were loaded in.
 create or replace temp table source_events as
@@ -37,20 +38,33 @@ limit 0;
 
 delete from core.{table}_history where id in (select id from v_ids);
 
-insert into core.{table}_history by name
-select
-    *,
-    date_last_modified as valid_from,
-    lead(date_last_modified) over w as valid_to,
-    lead(date_last_modified) over w is null as is_current,
-from (
-    select *
-    from v_all
+-- The windows are computed on narrow rows and joined back by rowid, so the wide payloads are
+-- never sorted.
+create or replace temp table v_chosen as
+select * exclude (rid) from (
+    select rowid as rid, * from {all}
+) as v
+semi join (
+    select rid
+    from (select rowid as rid, id, date_last_modified, received_at, event_key from {all})
     qualify row_number() over (
         partition by id, date_last_modified order by received_at desc, event_key desc
     ) = 1
-)
-window w as (partition by id order by date_last_modified);
+) as keep using (rid);
+
+insert into core.{table}_history by name
+select
+    c.* exclude (rid),
+    c.date_last_modified as valid_from,
+    w.valid_to,
+    w.valid_to is null as is_current,
+from (select rowid as rid, * from v_chosen) as c
+inner join (
+    select rowid as rid, lead(date_last_modified) over (
+        partition by id order by date_last_modified
+    ) as valid_to
+    from v_chosen
+) as w using (rid);
 
 create table if not exists core.{table} as
 select * from ({current}) limit 0;
