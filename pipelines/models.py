@@ -17,33 +17,6 @@ from pipelines import sql
 
 RAW_GLOB = "received_date=*/*.parquet"
 
-# The staging entity whose events carry each core table's rows.
-ENTITY_OF = {
-    "orders": "order",
-    "bags": "order",
-    "bag_skus": "order",
-    "payment_transactions": "payment_transaction",
-    "transfers": "transfer",
-    "merchants": "merchant",
-    "offers": "offer",
-    "collections": "collection",
-    "syncs": "sync",
-    "payout_accounts": "payout_account",
-}
-OWN_SOURCE = "select '{entity}' as entity, id as entity_id from v_new"
-NO_SOURCE = "select null::varchar as entity, null::bigint as entity_id where false"
-# Events that can hold a version of an id changed in this run, where that is not simply the
-# entity's own events: bags and their lines live in their order; a payment transaction in its
-# own events and in its order's.
-SOURCES = {
-    "bags": "select 'order' as entity, order_id as entity_id from v_new",
-    "bag_skus": "select 'order' as entity, order_id as entity_id from v_new",
-    "payment_transactions": (
-        "select 'payment_transaction' as entity, id as entity_id from v_new "
-        "union select 'order', order_id from v_new"
-    ),
-}
-
 
 @dataclass
 class LoadResult:
@@ -183,6 +156,8 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
             [since],
         )
         result.changed_events = scalar(con, "select count(*) from changed_events")
+        if since:
+            sql.run(con, "core", "_sources")
         for table in sql.CORE_ENTITIES:
             versions = sql.body("core", f"{table}_history")
             sql.run(
@@ -198,11 +173,6 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
                     else versions.replace("{events}", "source_events")
                 ),
                 all="v_new" if since == 0 else "v_all",
-                sources=(
-                    NO_SOURCE
-                    if since == 0
-                    else SOURCES.get(table, OWN_SOURCE.format(entity=ENTITY_OF[table]))
-                ),
                 current=sql.body("core", table),
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")

@@ -1,6 +1,7 @@
 -- The history/current-state maintenance every core entity shares. Placeholders: table (the
--- entity's table), versions (the SELECT of its <table>_history.sql over temp table
--- changed_events), current (the SELECT of its <table>.sql).
+-- entity's table), versions_changed and versions_all (the SELECT of its <table>_history.sql
+-- over temp tables changed_events and source_events), all (v_all, or v_new on a first
+-- build), current (the SELECT of its <table>.sql).
 -- Newest wins by the entity's own clock: current = greatest date_last_modified; one version per
 -- (id, date_last_modified), ties going to the latest received, then the greatest event key.
 -- Only ids with new versions are rebuilt, so the cost follows new data, not history.
@@ -14,15 +15,9 @@ delete from v_new where id is null or date_last_modified is null;
 
 create or replace temp table v_ids as select distinct id from v_new;
 
--- (On a first build every event is new: v_all is then empty and {all} is v_new itself.)
--- Every version of an affected id is derived again from all of its source events, so that the
--- result depends only on staging.events and never on the order files were loaded in.
-create or replace temp table source_events as
-select e.*
-from staging.events as e
-semi join ({sources}) as s on e.entity = s.entity and e.entity_id = s.entity_id
-where e.quarantine_reason is null;
-
+-- Every version of an affected id is derived again from all of its source events (temp table
+-- source_events, see _sources.sql). On a first build every event is new: v_all is then empty
+-- and {all} is v_new itself.
 create or replace temp table v_all as
 select * from ({versions_all}) as v
 where v.id in (select id from v_ids) and v.date_last_modified is not null;
