@@ -1,13 +1,22 @@
-"""Builders shared by the tests: signed deliveries, log records, reading the raw store."""
+"""Builders shared by the tests: signed deliveries, log records, reading the raw store, and
+the real ingest server started as a subprocess."""
 
 from __future__ import annotations
 
 import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pyarrow as pa
 import pyarrow.dataset as ds
 
@@ -105,3 +114,92 @@ def logrec(i: int, body: bytes | None = None, **kw: object) -> wal.LogRecord:
         body=body if body is not None else b'{"id": %d, "note": "caf\xc3\xa9"}' % i,
     )
     return base._replace(**kw)  # type: ignore[arg-type]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVE = [sys.executable, "-m", "ingest", "serve"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    workers: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+    limit_file_size: int | None = None
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("VIOLET_")},
+            "VIOLET_APP_SECRET": SECRET,
+            "VIOLET_DATA_DIR": str(self.data_dir),
+            "VIOLET_MIN_FREE_BYTES": "0",
+            **self.env,
+        }
+        limit = self.limit_file_size
+
+        def preexec() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        self.log_path = self.data_dir.parent / f"server-{self.port}-{time.monotonic_ns()}.log"
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [*SERVE, "--port", str(self.port), "--workers", str(self.workers)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"server not ready:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path else ""
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM the server's process group; it must shut down gracefully and completely."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        # uvicorn re-raises the signal it handled once shutdown is complete.
+        assert code in (0, -signal.SIGTERM), f"exit {code}:\n{self.log()}"
+        assert "Application shutdown complete" in self.log()
+        # Workers and the sealing process must all be gone with it.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        raise AssertionError("processes of the server's group outlived it")
