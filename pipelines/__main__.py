@@ -69,10 +69,16 @@ def ui(host: str, port: int) -> int:
     prepare_environment()
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions"]
     cmd += ["-h", host, "-p", str(port)]
-    proc = subprocess.Popen(cmd)
+    def default_signals() -> None:
+        # Started in the background from a script, we inherit SIGINT ignored; so would
+        # `dagster dev`, which then could not be stopped. Give it the default handlers.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    proc = subprocess.Popen(cmd, preexec_fn=default_signals)
 
     def forward(signum: int, _frame: object) -> None:
-        proc.send_signal(signal.SIGINT if signum == signal.SIGTERM else signum)
+        proc.send_signal(signal.SIGINT)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
