@@ -69,6 +69,7 @@ def ui(host: str, port: int) -> int:
     prepare_environment()
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions"]
     cmd += ["-h", host, "-p", str(port)]
+
     def default_signals() -> None:
         # Started in the background from a script, we inherit SIGINT ignored; so would
         # `dagster dev`, which then could not be stopped. Give it the default handlers.
