@@ -128,3 +128,39 @@ def test_every_history_has_one_current_version_per_id(built: Path) -> None:
                 f"select count(*), count(distinct id) from core.{table}_history"
             ).fetchone() or (0, 0)
             assert versions >= ids
+
+
+TOP_LEVEL = {
+    "orders": "order",
+    "transfers": "transfer",
+    "offers": "offer",
+    "collections": "collection",
+    "payout_accounts": "payout_account",
+}
+
+
+@pytest.mark.parametrize("table", sorted(TOP_LEVEL))
+def test_each_history_has_one_row_per_distinct_version_sent(
+    world: World, built: Path, table: str
+) -> None:
+    """Counted independently from the raw bodies: distinct (id, instant of date_last_modified)."""
+    entity = TOP_LEVEL[table]
+    with duckdb.connect(str(built), read_only=True) as con:
+        expected = con.execute(
+            """
+            select count(*) from (
+                select distinct
+                    json_extract(decode(body), '$.id')::bigint as id,
+                    cast(json_extract_string(decode(body), '$.date_last_modified')
+                        as timestamptz) as dlm
+                from read_parquet(?)
+                where topic in (select topic from staging.topics where entity = ?)
+                    and json_valid(decode(body))
+            )
+            """,
+            [str(world.raw_dir / "*" / "*.parquet"), entity],
+        ).fetchone()
+        versions = con.execute(f"select count(*) from core.{table}_history").fetchone()
+    assert expected is not None
+    assert expected[0] > 0
+    assert versions == expected
