@@ -5,9 +5,10 @@ warn: they describe the data, they do not stop it.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import dagster as dg
+import duckdb
 
 from pipelines import models, sql
 from pipelines.core import CURRENT, HISTORY
@@ -48,62 +49,65 @@ KNOWN_STATUSES: dict[tuple[str, str], tuple[str, ...]] = {
     ("merchants", "connection_status"): ("NOT_CONNECTED", "CONNECTED", "REQUESTED", "DECLINED"),
 }  # fmt: skip
 
-CheckFn = Callable[[Warehouse], dg.AssetCheckResult]
+Evaluate = Callable[[duckdb.DuckDBPyConnection, Warehouse], dg.AssetCheckResult]
 
 
-def _keys_check(table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
+def _keys(table: str) -> tuple[dg.AssetCheckSpec, Evaluate]:
+    spec = dg.AssetCheckSpec(
+        "id_unique_not_null",
         asset=CURRENT[table],
-        name="id_unique_not_null",
         blocking=True,
         description=f"core.{table}: id is never null and appears once.",
     )
-    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.connection() as con:
-            nulls, dupes = con.execute(
-                f"select count(*) filter (where id is null), count(id) - count(distinct id) "  # noqa: S608
-                f"from core.{table}"
-            ).fetchone() or (0, 0)
+
+    def evaluate(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetCheckResult:
+        nulls, dupes = con.execute(
+            f"select count(*) filter (where id is null), count(id) - count(distinct id) "  # noqa: S608
+            f"from core.{table}"
+        ).fetchone() or (0, 0)
         return dg.AssetCheckResult(
+            asset_key=spec.asset_key,
+            check_name=spec.name,
             passed=nulls == 0 and dupes == 0,
             metadata={"null_ids": int(nulls), "duplicate_ids": int(dupes)},
         )
 
-    return check
+    return spec, evaluate
 
 
-def _history_check(table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
+def _history(table: str) -> tuple[dg.AssetCheckSpec, Evaluate]:
+    spec = dg.AssetCheckSpec(
+        "one_current_version_no_overlap",
         asset=HISTORY[table],
-        name="one_current_version_no_overlap",
         blocking=True,
         description=(
             f"core.{table}_history: exactly one current row per id, validity windows that do "
-            "not overlap, and the current rows are core."
-            f"{table}."
+            f"not overlap, and the current rows are core.{table}."
         ),
     )
-    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.connection() as con:
-            bad_current, overlaps, mismatch = con.execute(
-                f"""
-                select
-                    (select count(*) from (
-                        select id from core.{table}_history group by id
-                        having count_if(is_current) <> 1)),
-                    (select count(*) from (
-                        select valid_from, valid_to,
-                            lead(valid_from) over (partition by id order by valid_from) as nxt
-                        from core.{table}_history)
-                     where (valid_to is not null and valid_to <= valid_from)
-                        or (nxt is not null and (valid_to is null or valid_to > nxt))),
-                    (select count(*) from (
-                        select id, date_last_modified from core.{table}_history where is_current
-                        except
-                        select id, date_last_modified from core.{table}))
-                """  # noqa: S608 - table names come from sql.CORE_ENTITIES
-            ).fetchone() or (0, 0, 0)
+
+    def evaluate(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetCheckResult:
+        bad_current, overlaps, mismatch = con.execute(
+            f"""
+            select
+                (select count(*) from (
+                    select id from core.{table}_history group by id
+                    having count_if(is_current) <> 1)),
+                (select count(*) from (
+                    select valid_from, valid_to,
+                        lead(valid_from) over (partition by id order by valid_from) as nxt
+                    from core.{table}_history)
+                 where (valid_to is not null and valid_to <= valid_from)
+                    or (nxt is not null and (valid_to is null or valid_to > nxt))),
+                (select count(*) from (
+                    select id, date_last_modified from core.{table}_history where is_current
+                    except
+                    select id, date_last_modified from core.{table}))
+            """  # noqa: S608 - table names come from sql.CORE_ENTITIES
+        ).fetchone() or (0, 0, 0)
         return dg.AssetCheckResult(
+            asset_key=spec.asset_key,
+            check_name=spec.name,
             passed=bad_current == 0 and overlaps == 0 and mismatch == 0,
             metadata={
                 "ids_without_exactly_one_current": int(bad_current),
@@ -112,87 +116,127 @@ def _history_check(table: str) -> dg.AssetChecksDefinition:
             },
         )
 
-    return check
+    return spec, evaluate
 
 
-def _status_check(table: str, column: str, known: tuple[str, ...]) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
+def _status(table: str, column: str, known: tuple[str, ...]) -> tuple[dg.AssetCheckSpec, Evaluate]:
+    spec = dg.AssetCheckSpec(
+        f"known_{column}_values",
         asset=CURRENT[table],
-        name=f"known_{column}_values",
         description=f"core.{table}.{column}: documented values (others are kept, and warned).",
     )
-    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.connection() as con:
-            rows = con.execute(
-                f"select {column}, count(*) from core.{table} "  # noqa: S608
-                f"where {column} is not null and {column} not in (select unnest(?)) "
-                "group by 1 order by 2 desc",
-                [list(known)],
-            ).fetchall()
+
+    def evaluate(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetCheckResult:
+        rows = con.execute(
+            f"select {column}, count(*) from core.{table} "  # noqa: S608
+            f"where {column} is not null and {column} not in (select unnest(?)) "
+            "group by 1 order by 2 desc",
+            [list(known)],
+        ).fetchall()
         return dg.AssetCheckResult(
+            asset_key=spec.asset_key,
+            check_name=spec.name,
             passed=not rows,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"unknown_values": dg.MetadataValue.json({str(v): int(n) for v, n in rows})},
         )
 
-    return check
+    return spec, evaluate
 
 
-@dg.asset_check(
+EVENTS_UNIQUE = dg.AssetCheckSpec(
+    "event_key_unique",
     asset=STAGING["events"],
-    name="event_key_unique",
     blocking=True,
     description="staging.events: one row per logical event key.",
 )
-def events_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as con:
-        dupes = models.scalar(
-            con, "select count(*) - count(distinct event_key) from staging.events"
-        )
-        nulls = models.scalar(con, "select count(*) from staging.events where event_key is null")
+
+
+def _events_unique(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetCheckResult:
+    dupes = models.scalar(con, "select count(*) - count(distinct event_key) from staging.events")
+    nulls = models.scalar(con, "select count(*) from staging.events where event_key is null")
     return dg.AssetCheckResult(
+        asset_key=EVENTS_UNIQUE.asset_key,
+        check_name=EVENTS_UNIQUE.name,
         passed=dupes == 0 and nulls == 0,
         metadata={"duplicate_keys": dupes, "null_keys": nulls},
     )
 
 
-@dg.asset_check(
+QUARANTINE_RATE = dg.AssetCheckSpec(
+    "quarantine_rate",
     asset=STAGING["quarantine"],
-    name="quarantine_rate",
     description=f"Warn when more than {QUARANTINE_RATE_WARN:.0%} of deliveries are quarantined.",
 )
-def quarantine_rate(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as con:
-        total = models.scalar(con, "select count(*) from staging.deliveries")
-        bad = models.scalar(con, "select count(*) from staging.quarantine")
+
+
+def _quarantine_rate(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetCheckResult:
+    total = models.scalar(con, "select count(*) from staging.deliveries")
+    bad = models.scalar(con, "select count(*) from staging.quarantine")
     rate = bad / total if total else 0.0
     return dg.AssetCheckResult(
+        asset_key=QUARANTINE_RATE.asset_key,
+        check_name=QUARANTINE_RATE.name,
         passed=rate <= QUARANTINE_RATE_WARN,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"quarantined": bad, "deliveries": total, "rate": round(rate, 5)},
     )
 
 
-@dg.asset_check(
+RAW_FRESHNESS = dg.AssetCheckSpec(
+    "raw_freshness",
     asset=STAGING["deliveries"],
-    name="raw_freshness",
     description=f"Warn when no raw file arrived in the last {RAW_STALE_SECONDS // 3600} hours.",
 )
-def raw_freshness(warehouse: Warehouse) -> dg.AssetCheckResult:
+
+
+def _raw_freshness(_: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dg.AssetCheckResult:
     newest = max((p.stat().st_mtime for p in warehouse.raw_dir.glob(models.RAW_GLOB)), default=None)
     age = None if newest is None else time.time() - newest
     return dg.AssetCheckResult(
+        asset_key=RAW_FRESHNESS.asset_key,
+        check_name=RAW_FRESHNESS.name,
         passed=age is not None and age <= RAW_STALE_SECONDS,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"newest_raw_file_age_seconds": -1 if age is None else round(age)},
     )
 
 
-CHECKS: list[dg.AssetChecksDefinition] = [
-    *(_keys_check(t) for t in sql.CORE_ENTITIES),
-    *(_history_check(t) for t in sql.CORE_ENTITIES),
-    *(_status_check(t, c, known) for (t, c), known in KNOWN_STATUSES.items()),
-    events_unique,
-    quarantine_rate,
-    raw_freshness,
-]
+def _multi_check(
+    name: str, description: str, checks: list[tuple[dg.AssetCheckSpec, Evaluate]]
+) -> dg.AssetChecksDefinition:
+    """Many checks evaluated in one step on one connection (a step per check cost more than
+    the queries themselves)."""
+
+    @dg.multi_asset_check(
+        specs=[spec for spec, _ in checks], name=name, description=description, can_subset=False
+    )
+    def run(warehouse: Warehouse) -> Iterator[dg.AssetCheckResult]:
+        with warehouse.connection() as con:
+            for _, evaluate in checks:
+                yield evaluate(con, warehouse)
+
+    return run
+
+
+staging_health = _multi_check(
+    "staging_health",
+    "staging.events keys (blocking); quarantine rate and raw freshness (warn).",
+    [
+        (EVENTS_UNIQUE, _events_unique),
+        (QUARANTINE_RATE, _quarantine_rate),
+        (RAW_FRESHNESS, _raw_freshness),
+    ],
+)
+core_integrity = _multi_check(
+    "core_integrity",
+    "Blocking: keys of every core table, one current version and no overlap in every history;"
+    " warnings for status values Violet does not document.",
+    [
+        *(_keys(t) for t in sql.CORE_ENTITIES),
+        *(_history(t) for t in sql.CORE_ENTITIES),
+        *(_status(t, c, known) for (t, c), known in KNOWN_STATUSES.items()),
+    ],
+)
+
+CHECKS: list[dg.AssetChecksDefinition] = [staging_health, core_integrity]
