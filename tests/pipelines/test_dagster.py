@@ -162,9 +162,12 @@ def test_cli_materialize_records_the_run_and_fails_on_a_broken_key(
     assert (data_dir / "dagster_home" / "dagster.yaml").exists()
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         con.execute("insert into core.orders select * from core.orders limit 1")
+    published = (data_dir / "analytics.duckdb").stat().st_mtime_ns
     bad = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1
     assert "core/orders:id_unique_not_null" in bad.stdout
+    # A failed blocking check keeps the broken data from being published.
+    assert (data_dir / "analytics.duckdb").stat().st_mtime_ns == published
     runs = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
     try:
         assert len(runs.get_runs()) == 2
