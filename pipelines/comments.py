@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.sql import CORE_ENTITIES
+
 TABLES: dict[str, str] = {
     "staging.topics": "Known Violet topics: the entity each one's body describes, canonical spelling.",
     "staging.deliveries": "One row per stored webhook delivery (raw Parquet row), typed and classified.",
@@ -29,18 +31,7 @@ TABLES: dict[str, str] = {
     "core.syncs": "Current state of every product or collection sync.",
     "core.payout_accounts": "Current state of every merchant payout account.",
 }
-for _entity in (
-    "orders",
-    "bags",
-    "bag_skus",
-    "payment_transactions",
-    "transfers",
-    "merchants",
-    "offers",
-    "collections",
-    "syncs",
-    "payout_accounts",
-):
+for _entity in CORE_ENTITIES:
     TABLES[f"core.{_entity}_history"] = (
         f"Every version of core.{_entity}: one row per (id, date_last_modified), with validity."
     )

@@ -7,6 +7,8 @@ every later step reads only what changed since its own watermark in ops.model_st
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +49,18 @@ class CoreResult:
     changed_events: int = 0
     versions: dict[str, int] = field(default_factory=dict)
     dropped_versions: dict[str, int] = field(default_factory=dict)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One step's statements, committed together or not at all."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
 
 
 def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None = None) -> int:
@@ -100,8 +114,7 @@ def load_staging(
     result = LoadResult(pending_files=len(pending) - len(todo))
     if not todo:
         return result
-    con.begin()
-    try:
+    with transaction(con):
         batch_id = scalar(con, "select coalesce(max(batch_id), 0) + 1 from ops.loaded_files")
         con.execute(f"set variable batch_id = {batch_id}")
         paths = [str(raw_dir / f) for f in todo]
@@ -136,10 +149,6 @@ def load_staging(
         )
         result.events_touched = scalar(con, "select count(*) from touched_events")
         con.execute("drop table new_raw; drop table new_parsed; drop table event_candidates")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return result
 
 
@@ -147,8 +156,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
     """Bring every core entity's history and current state up to date with staging.events."""
     sql.prepare(con)
     result = CoreResult()
-    con.begin()
-    try:
+    with transaction(con):
         since = watermark(con, "core")
         con.execute(
             "create or replace temp table changed_events as "
@@ -179,18 +187,13 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
             result.dropped_versions[table] = scalar(con, "select n from v_bad")
         top = scalar(con, "select max(batch_id) from staging.events")
         set_watermark(con, "core", max(top, since))
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return result
 
 
 def build_ops(con: duckdb.DuckDBPyConnection) -> int:
     """Recompute ops.event_counts and ops.delivery_lag for the days new deliveries touched."""
     sql.prepare(con)
-    con.begin()
-    try:
+    with transaction(con):
         since = watermark(con, "ops")
         con.execute(
             "create or replace temp table touched_days as "
@@ -203,8 +206,4 @@ def build_ops(con: duckdb.DuckDBPyConnection) -> int:
         sql.run(con, "ops", "delivery_lag")
         top = scalar(con, "select max(batch_id) from staging.deliveries")
         set_watermark(con, "ops", max(top, since))
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return days
