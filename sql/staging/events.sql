@@ -62,11 +62,19 @@ delete from staging.events where event_key in (select event_key from touched_eve
 insert into staging.events by name
 with
 first_delivery as (
-    select *
-    from event_candidates
-    qualify row_number() over (
-        partition by event_key order by received_at, ingest_instance, sequence
-    ) = 1
+    -- chosen on narrow rows and joined back by rowid, so the payloads are never sorted
+    select c.* exclude (rid)
+    from (select rowid as rid, * from event_candidates) as c
+    semi join (
+        select rid
+        from (
+            select rowid as rid, event_key, received_at, ingest_instance, sequence
+            from event_candidates
+        )
+        qualify row_number() over (
+            partition by event_key order by received_at, ingest_instance, sequence
+        ) = 1
+    ) as k using (rid)
 ),
 
 counts as (
