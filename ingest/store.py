@@ -446,11 +446,5 @@ class Store:
         self.last_error = None
         return None
 
-    def backlog(self) -> tuple[int, int]:
-        """(records, segments) accepted but not yet sealed."""
-        seg = self._segment
-        open_records = seg.count if seg is not None else 0
-        return open_records + sum(s.count for s in self._unsealed), len(self._unsealed)
-
     async def _in_io(self, fn: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
