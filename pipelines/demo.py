@@ -108,6 +108,10 @@ def run(orders: int, seed: int, port: int) -> int:
         for table in sql.CORE_ENTITIES:
             print(f"  core.{table:<28} {count('core.' + table):>10,} rows")
     print()
-    print(f"analysts: duckdb -readonly {snapshot}")
+    query = "select status, count(*) from core.orders group by 1"
+    print(
+        'analysts: .venv/bin/python -c "import duckdb; print(duckdb.connect('
+        f"'{snapshot}', read_only=True).sql('{query}'))\""
+    )
     print("the Dagster UI with this run in its history: make ui  (http://127.0.0.1:3000)")
     return 0
