@@ -23,14 +23,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pyarrow.dataset as ds
 
+from ingest.probe import wait_ready
 from ingest.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,20 +177,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server not ready at {url}")
-
-
 def start(kind: str, port: int, data_dir: Path, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "VIOLET_APP_SECRET": SECRET, "VIOLET_DATA_DIR": str(data_dir)}
     py = sys.executable
@@ -205,7 +190,7 @@ def start(kind: str, port: int, data_dir: Path, workers: int) -> subprocess.Pope
         env["VIOLET_LOG_LEVEL"] = "WARNING"
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     probe = "/webhooks/violet" if kind == "baseline" else "/healthz"
-    wait_ready(f"http://127.0.0.1:{port}{probe}", proc)
+    wait_ready(f"http://127.0.0.1:{port}{probe}", proc, 30.0, ok=lambda status: status < 500)
     return proc
 
 

@@ -15,29 +15,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import duckdb
 import httpx
 
+from ingest.probe import NotReady, wait_ready
 from pipelines import sql
 
 DEMO_SECRET = "violet-warehouse-demo-secret"  # noqa: S105 - used only when none is configured
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the ingest service exited early; see {log}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"the ingest service did not become ready; see {log}")
 
 
 def _metric(text: str, name: str) -> int:
@@ -69,7 +54,10 @@ def run(orders: int, seed: int, port: int) -> int:
             start_new_session=True,
         )
     try:
-        _wait_ready(url, server, logs / "ingest.log")
+        try:
+            wait_ready(f"{url}/readyz", server)
+        except NotReady as exc:
+            raise SystemExit(f"the ingest service is not ready ({exc}); see {logs}") from None
         print(f"2/4 sending a simulated day: {orders} orders, seed {seed}")
         send = [py, "-m", "simulator", "send", "--url", f"{url}/webhooks/violet"]
         sent = subprocess.run(

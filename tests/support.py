@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pyarrow as pa
 import pyarrow.dataset as ds
 
 from ingest import wal
+from ingest.probe import NotReady, wait_ready
 from ingest.records import RawRecord
 from ingest.signature import sign
 
@@ -165,17 +165,11 @@ class Server:
                 start_new_session=True,
                 preexec_fn=preexec,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server not ready:\n{self.log()}")
+        try:
+            wait_ready(f"{self.url}/readyz", self.proc)
+        except NotReady as exc:
+            raise AssertionError(f"server not ready ({exc}):\n{self.log()}") from None
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path else ""
