@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -65,3 +68,52 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
         with resource.get_connection() as con:
             yield con
+
+
+class FinanceSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """When finance looks (as_of) and how long money may take before it is missing.
+
+    Each field can be set in the environment (VIOLET_FINANCE_AS_OF, VIOLET_CAPTURE_GRACE_HOURS,
+    VIOLET_TRANSFER_GRACE_DAYS, VIOLET_REVERSAL_GRACE_DAYS, VIOLET_REFERENCE_GRACE_HOURS).
+    """
+
+    # ISO-8601 instant; empty: the newest date_last_modified in core (capped at the wall clock),
+    # so a re-run on the same data gives the same answer.
+    as_of: str = ""
+    # A payment may stay authorized this long after its date_created before CAPTURE_MISSING.
+    capture_grace_hours: float = 1.0
+    # A captured, owed bag may wait this long after its payment's date_created for a transfer.
+    transfer_grace_days: float = 0.25
+    # A refund may wait this long after its date_created for its transfer reversal.
+    reversal_grace_days: float = 0.25
+    # A transfer may name an order or bag not received yet for this long (webhooks lag).
+    reference_grace_hours: float = 1.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> FinanceSettings:
+        env = os.environ if environ is None else environ
+        fields: dict[str, Any] = {}
+        for name, var in FINANCE_ENV.items():
+            value = env.get(var, "").strip()
+            if not value:
+                continue
+            if name == "as_of":
+                fields[name] = value
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                raise ValueError(f"{var}={value!r} is not a number") from None
+            if not math.isfinite(number) or number < 0:
+                raise ValueError(f"{var}={value!r} must be a non-negative number")
+            fields[name] = number
+        return cls(**fields)
+
+
+FINANCE_ENV = {
+    "as_of": "VIOLET_FINANCE_AS_OF",
+    "capture_grace_hours": "VIOLET_CAPTURE_GRACE_HOURS",
+    "transfer_grace_days": "VIOLET_TRANSFER_GRACE_DAYS",
+    "reversal_grace_days": "VIOLET_REVERSAL_GRACE_DAYS",
+    "reference_grace_hours": "VIOLET_REFERENCE_GRACE_HOURS",
+}

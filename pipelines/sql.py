@@ -44,6 +44,7 @@ INCREMENTAL = (
     ("staging", "events"),
     ("ops", "event_counts"),
     ("ops", "delivery_lag"),
+    ("finance", "exception_log"),
 )
 
 

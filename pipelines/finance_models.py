@@ -1,0 +1,117 @@
+"""The finance build as a plain function over a DuckDB connection (the asset and tests call it).
+
+Finance is small next to the event history (one row per order, bag, merchant), so each run
+recomputes its marts from the current core tables at `as_of`; only finance.exception_log
+carries state from run to run (first seen, resolved).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from pipelines import sql
+from pipelines.models import scalar, transaction
+from pipelines.resources import FinanceSettings
+
+MARTS = ("order_payments", "bag_settlements", "merchant_balances", "exceptions", "exception_log")
+# The temp tables the marts are built from, in build order (sql/finance/_<name>.sql).
+STEPS = ("payments", "refunds", "coverage", "transfer_errors", "reversals")
+TEMP_TABLES = (*(f"fin_{s}" for s in STEPS), "fin_exceptions_now")
+
+KINDS = (
+    "CAPTURE_MISSING",
+    "CAPTURE_AMOUNT_MISMATCH",
+    "CAPTURE_FAILED",
+    "TRANSFER_MISSING",
+    "TRANSFER_FAILED",
+    "TRANSFER_AMOUNT_MISMATCH",
+    "REVERSAL_MISSING",
+    "REVERSAL_FAILED",
+    "UNKNOWN_REFERENCE",
+    "PAYOUT_ACCOUNT_BLOCKED",
+)
+
+# as_of by default: the newest entity clock in core, never later than the wall clock (a
+# payload dated in the future must not age every open item at once).
+_NEWEST = " union all ".join(
+    f"select max(date_last_modified) as t from core.{t}"  # noqa: S608 - fixed names
+    for t in sql.CORE_ENTITIES
+)
+
+
+@dataclass
+class FinanceResult:
+    as_of: datetime
+    opened: int = 0  # exceptions first seen in this run
+    resolved: int = 0  # exceptions this run no longer finds
+    open: int = 0
+
+
+def parse_as_of(value: str) -> datetime:
+    """An ISO-8601 instant (a date alone means its midnight; no offset means UTC)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"as_of {value!r} is not an ISO-8601 date or time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: FinanceSettings) -> datetime:
+    if settings.as_of.strip():
+        return parse_as_of(settings.as_of)
+    row = con.execute(f"select least(max(t), now()) from ({_NEWEST})").fetchone()  # noqa: S608
+    newest = row[0] if row else None
+    return newest.astimezone(UTC) if newest is not None else datetime.now(UTC)
+
+
+def _set_variables(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: FinanceSettings
+) -> None:
+    con.execute("set variable as_of = cast(? as timestamptz)", [as_of])
+    graces = {
+        "capture_grace": settings.capture_grace_hours * 3600,
+        "transfer_grace": settings.transfer_grace_days * 86400,
+        "reversal_grace": settings.reversal_grace_days * 86400,
+        "reference_grace": settings.reference_grace_hours * 3600,
+    }
+    for name, seconds in graces.items():
+        con.execute(
+            f"set variable {name} = to_microseconds(cast(? as bigint))",
+            [round(seconds * 1_000_000)],
+        )
+
+
+def build_finance(
+    con: duckdb.DuckDBPyConnection, settings: FinanceSettings | None = None
+) -> FinanceResult:
+    """Rebuild the finance marts from core at as_of and fold the exceptions into the log."""
+    settings = settings or FinanceSettings()
+    sql.prepare(con)
+    con.execute((sql.SQL_DIR / "finance" / "_macros.sql").read_text())
+    with transaction(con):
+        as_of = resolve_as_of(con, settings)
+        _set_variables(con, as_of, settings)
+        result = FinanceResult(as_of=as_of)
+        for step in STEPS:
+            sql.run(con, "finance", f"_{step}")
+        for mart in ("order_payments", "bag_settlements", "merchant_balances"):
+            sql.run(con, "finance", mart)
+        sql.run(con, "finance", "_exceptions_now")
+        result.opened = scalar(
+            con,
+            "select count(*) from fin_exceptions_now where exception_id not in "
+            "(select exception_id from finance.exception_log where resolved_at is null)",
+        )
+        result.resolved = scalar(
+            con,
+            "select count(*) from finance.exception_log where resolved_at is null "
+            "and exception_id not in (select exception_id from fin_exceptions_now)",
+        )
+        sql.run(con, "finance", "exception_log")
+        sql.run(con, "finance", "exceptions")
+        result.open = scalar(con, "select count(*) from finance.exceptions")
+        con.execute("; ".join(f"drop table if exists {t}" for t in TEMP_TABLES))
+    return result

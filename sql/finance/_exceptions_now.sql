@@ -1,0 +1,199 @@
+-- temp: every exception that is true at as_of, one row per (kind, subject). The rules and the
+-- money at stake (amount_minor) of each kind are in the README ("For finance"). opened_at is
+-- when the problem began (data time); subject names what it is about and makes exception_id.
+create or replace temp table fin_exceptions_now as
+with capture as (
+    -- CAPTURE_MISSING: authorized (or waiting) and not captured after the capture grace.
+    select
+        'CAPTURE_MISSING' as kind, 'order:' || o.order_id as subject, o.currency,
+        p.uncaptured_minor as amount_minor, o.order_id, null::bigint as bag_id,
+        null::bigint as merchant_id, null::bigint as transfer_id, null::bigint as refund_id,
+        p.payment_created_at as opened_at,
+        'payment ' || p.payment_transaction_id || ' ' || lower(p.capture_status) || ' since '
+            || finance_ts(p.payment_created_at) || ', not captured' as detail
+    from finance.order_payments as o
+    join fin_payments as p using (order_id)
+    where o.capture_state = 'UNCAPTURED'
+        and o.order_status not in ('CANCELED', 'REJECTED')
+        and p.payment_created_at < getvariable('as_of') - getvariable('capture_grace')
+    union all
+    -- ... or an order past checkout with no payment transaction at all.
+    select
+        'CAPTURE_MISSING', 'order:' || o.order_id, o.currency, o.order_total_minor, o.order_id,
+        null, null, null, null, o.order_created_at,
+        'order ' || o.order_id || ' ' || lower(o.order_status) || ' since '
+            || finance_ts(o.order_created_at) || ' has no payment transaction'
+    from finance.order_payments as o
+    where o.capture_state = 'NO_PAYMENT'
+        and o.order_status in ('ACCEPTED', 'PROCESSING', 'COMPLETED', 'PARTIALLY_REFUNDED',
+                               'REFUNDED')
+        and o.order_created_at < getvariable('as_of') - getvariable('capture_grace')
+    union all
+    -- CAPTURE_FAILED: the payment failed and the order was not cancelled or rejected.
+    select
+        'CAPTURE_FAILED', 'order:' || o.order_id, o.currency, o.order_total_minor, o.order_id,
+        null, null, null, null, p.failed_at,
+        'payment ' || p.payment_transaction_id || ' capture failed '
+            || coalesce(finance_ts(p.failed_at), '(no date)') || '; order '
+            || lower(o.order_status) || ', not cancelled'
+    from finance.order_payments as o
+    join fin_payments as p using (order_id)
+    where o.capture_state = 'FAILED' and o.order_status not in ('CANCELED', 'REJECTED')
+    union all
+    -- CAPTURE_AMOUNT_MISMATCH: captured, but not the order total.
+    select
+        'CAPTURE_AMOUNT_MISMATCH', 'order:' || o.order_id, o.currency, abs(o.difference_minor),
+        o.order_id, null, null, null, null, o.payment_created_at,
+        'captured ' || o.captured_minor || ' for an order total of ' || o.order_total_minor
+            || ' (' || case when o.difference_minor > 0 then '+' else '' end
+            || o.difference_minor || ')'
+    from finance.order_payments as o
+    where o.capture_state = 'CAPTURED' and o.difference_minor <> 0
+),
+transfer_missing as (
+    -- TRANSFER_MISSING: an owed bag no transfer covers, past the transfer grace.
+    select
+        'TRANSFER_MISSING', 'bag:' || s.bag_id, s.currency, s.expected_minor, s.order_id,
+        s.bag_id, s.merchant_id, null, null, s.payment_created_at,
+        'bag ' || s.bag_id || ' ' || lower(s.bag_status) || ', payment captured, no transfer by '
+            || finance_ts(s.transfer_due_at) || ' (due ' || s.expected_minor || ')'
+    from finance.bag_settlements as s
+    where s.owed and s.transfer_count = 0 and s.transfer_due_at < getvariable('as_of')
+),
+transfers as (
+    select
+        t.*,
+        c.bags,
+        c.order_ids,
+        c.expected_minor,
+        c.all_known,
+        c.currency_mixed,
+        c.unknown_bag_id
+    from core.transfers as t
+    left join (
+        select
+            c.transfer_id,
+            count(*) as bags,
+            list(distinct b.order_id) filter (where b.order_id is not null) as order_ids,
+            sum(c.expected_minor) as expected_minor,
+            bool_and(c.bag_known) as all_known,
+            coalesce(bool_or(c.currency_mixed), false) as currency_mixed,
+            min(c.bag_id) filter (where not c.bag_known) as unknown_bag_id
+        from fin_coverage as c
+        left join core.bags as b on b.id = c.bag_id
+        group by c.transfer_id
+    ) as c on c.transfer_id = t.id
+),
+single as (
+    -- The order and bag a transfer is about, when it covers exactly one bag.
+    select
+        t.*,
+        case when t.bags = 1 then t.order_ids[1] end as one_order_id,
+        case when t.bags = 1 then try_cast(t.related_bags[1] as bigint) end as one_bag_id
+    from transfers as t
+),
+transfer_level as (
+    -- TRANSFER_FAILED: the transfer's status is FAILED.
+    select
+        'TRANSFER_FAILED', 'transfer:' || t.id, t.currency, t.amount_minor, t.one_order_id,
+        t.one_bag_id, t.merchant_id, t.id, null,
+        coalesce((select max(e.date_created) from fin_transfer_errors as e
+                  where e.transfer_id = t.id and e.error_code = 4460 and not e.resolved),
+                 t.date_last_modified),
+        'transfer ' || t.id || ' of ' || t.amount_minor || ' failed '
+            || finance_ts(t.date_last_modified) || coalesce(': ' || (
+                select string_agg(e.error_message, '; ') from fin_transfer_errors as e
+                where e.transfer_id = t.id and not e.resolved), '')
+            || case when t.bags > 1 then ' (' || t.bags || ' bags)' else '' end
+    from single as t
+    where t.status = 'FAILED'
+    union all
+    -- TRANSFER_AMOUNT_MISMATCH: every covered bag known, amount <> Σ expected (or currencies mix).
+    select
+        'TRANSFER_AMOUNT_MISMATCH', 'transfer:' || t.id, t.currency,
+        case when t.currency_mixed then t.amount_minor
+            else abs(t.amount_minor - t.expected_minor) end,
+        t.one_order_id, t.one_bag_id, t.merchant_id, t.id, null, t.date_created,
+        case when t.currency_mixed
+            then 'transfer ' || t.id || ' in ' || t.currency || ' covers bags in another currency'
+            else 'transferred ' || t.amount_minor || ', expected ' || t.expected_minor
+                || ' for ' || t.bags || ' bag' || case when t.bags > 1 then 's' else '' end
+                || ' (' || case when t.amount_minor > t.expected_minor then '+' else '' end
+                || (t.amount_minor - t.expected_minor) || ')'
+        end
+    from single as t
+    where t.all_known and (t.amount_minor <> t.expected_minor or t.currency_mixed)
+    union all
+    -- UNKNOWN_REFERENCE: the transfer names an order or bag the warehouse never received.
+    select
+        'UNKNOWN_REFERENCE', 'transfer:' || t.id, t.currency, t.amount_minor, u.order_id,
+        u.bag_id, t.merchant_id, t.id, null, t.date_created,
+        'transfer ' || t.id || ' names '
+            || concat_ws(' / ',
+                case when u.order_id is not null then 'order ' || u.order_id end,
+                case when u.bag_id is not null then 'bag ' || u.bag_id end)
+            || ', never received'
+    from single as t
+    join (
+        select
+            t.id,
+            (select min(try_cast(x as bigint)) from unnest(t.related_orders) as x(x)
+                where try_cast(x as bigint) not in (select id from core.orders)) as order_id,
+            (select min(try_cast(x as bigint)) from unnest(t.related_bags) as x(x)
+                where try_cast(x as bigint) not in (select id from core.bags)) as bag_id
+        from core.transfers as t
+    ) as u on u.id = t.id
+    where (u.order_id is not null or u.bag_id is not null)
+        and t.date_created < getvariable('as_of') - getvariable('reference_grace')
+    union all
+    -- PAYOUT_ACCOUNT_BLOCKED: a pending transfer to an account that cannot receive money.
+    select
+        'PAYOUT_ACCOUNT_BLOCKED', 'transfer:' || t.id, t.currency, t.amount_minor,
+        t.one_order_id, t.one_bag_id, t.merchant_id, t.id, null, t.date_created,
+        'transfer ' || t.id || ' pending to payout account ' || a.id || ', which '
+            || concat_ws(', ',
+                case when not coalesce(a.is_active, false) then 'is not active' end,
+                case when not coalesce(a.payouts_enabled, false) then 'has payouts disabled' end,
+                case when len(a.past_due) > 0
+                    then 'has requirements past due (' || array_to_string(a.past_due, ', ') || ')'
+                end)
+    from single as t
+    join core.payout_accounts as a on a.id = t.payout_account_id
+    where t.status = 'PENDING'
+        and (not coalesce(a.is_active, false) or not coalesce(a.payouts_enabled, false)
+             or coalesce(len(a.past_due), 0) > 0)
+),
+reversal as (
+    -- REVERSAL_FAILED / REVERSAL_MISSING: merchant money a refund should have taken back.
+    select
+        'REVERSAL_' || r.reversal_state, 'transfer:' || r.transfer_id || '/refund:' || r.refund_id,
+        r.currency, r.reversal_minor, r.order_id, r.bag_id, r.merchant_id, r.transfer_id,
+        r.refund_id,
+        case when r.reversal_state = 'FAILED'
+            then coalesce((select max(e.date_created) from fin_transfer_errors as e
+                           where e.transfer_id = r.transfer_id and e.refund_id = r.refund_id
+                               and e.error_code = 4470 and not e.resolved), r.date_created)
+            else r.date_created end,
+        'refund ' || r.refund_id || ' of bag ' || r.bag_id || ' ('
+            || lower(coalesce(r.reason, 'refund')) || ' ' || coalesce(finance_ts(r.date_created), '')
+            || '): reversal of ' || r.reversal_minor || ' from transfer ' || r.transfer_id
+            || case when r.reversal_state = 'FAILED' then ' failed' else ' never came' end
+    from fin_reversals as r
+    where r.reversal_state in ('FAILED', 'MISSING')
+),
+found as (
+    select * from capture
+    union all select * from transfer_missing
+    union all select * from transfer_level
+    union all select * from reversal
+)
+select
+    'EX-' || upper(substr(sha256(kind || '|' || subject), 1, 16)) as exception_id,
+    case
+        when kind in ('CAPTURE_FAILED', 'TRANSFER_FAILED', 'REVERSAL_FAILED',
+                      'PAYOUT_ACCOUNT_BLOCKED') then 'critical'
+        when kind in ('CAPTURE_MISSING', 'TRANSFER_MISSING', 'REVERSAL_MISSING') then 'high'
+        else 'medium'
+    end as severity,
+    *
+from found

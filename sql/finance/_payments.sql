@@ -1,0 +1,29 @@
+-- temp: one row per order with a payment: its payment transactions summed up.
+-- capture_state: CAPTURED (some payment captured), UNCAPTURED (authorized or waiting, none
+-- captured), FAILED (every payment failed), OTHER (unknown statuses only).
+create or replace temp table fin_payments as
+select
+    order_id,
+    count(*) as payment_count,
+    arg_max(id, date_created) as payment_transaction_id,
+    arg_max(capture_status, date_created) as capture_status,
+    case
+        when bool_or(finance_captured(capture_status)) then 'CAPTURED'
+        when bool_or(capture_status in (
+            'AUTHORIZED', 'REQUIRES_PAYMENT_METHOD', 'REQUIRES_AUTHORIZATION', 'REQUIRES_ACTION'
+        )) then 'UNCAPTURED'
+        when bool_and(capture_status = 'FAILED') then 'FAILED'
+        else 'OTHER'
+    end as capture_state,
+    coalesce(sum(amount_minor) filter (where finance_captured(capture_status)), 0)
+        as captured_minor,
+    coalesce(sum(amount_minor) filter (where capture_status in (
+        'AUTHORIZED', 'REQUIRES_PAYMENT_METHOD', 'REQUIRES_AUTHORIZATION', 'REQUIRES_ACTION'
+    )), 0) as uncaptured_minor,
+    min(date_created) as payment_created_at,
+    max(date_last_modified) filter (where capture_status = 'FAILED') as failed_at,
+    count(distinct currency) as currencies,
+    any_value(currency) as currency
+from core.payment_transactions
+where order_id is not null
+group by order_id

@@ -1,0 +1,26 @@
+-- grain: one row per open exception (finance.exception_log rows not resolved), the queue
+-- finance works through. age_days = as_of - opened_at (when the problem began), in days.
+create or replace table finance.exceptions as
+select
+    exception_id,
+    kind,
+    severity,
+    currency,
+    amount_minor,
+    order_id,
+    bag_id,
+    merchant_id,
+    transfer_id,
+    first_seen_at,
+    cast(round((epoch(getvariable('as_of')) - epoch(opened_at)) / 86400, 2) as decimal(10, 2))
+        as age_days,
+    detail,
+    refund_id,
+    opened_at,
+    getvariable('as_of') as as_of
+from finance.exception_log
+where resolved_at is null
+order by
+    case severity when 'critical' then 0 when 'high' then 1 else 2 end,
+    amount_minor desc,
+    exception_id
