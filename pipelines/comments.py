@@ -149,6 +149,79 @@ COLUMNS: dict[str, str] = {
 }
 
 
+TABLES.update(
+    {
+        "finance.order_payments": "Per order: order total, what was captured and refunded, and the difference.",
+        "finance.bag_settlements": "Per bag: what the merchant is owed (sub_total + tax + shipping - discount - commission), what was transferred and reversed, and its settlement state.",
+        "finance.merchant_balances": "Per merchant and currency: owed, transferred, reversed, outstanding; oldest unsettled bag; whether the payout account can receive money.",
+        "finance.exceptions": "The open exceptions queue: what is wrong, the money at stake, since when. One row per problem; exception_id is stable across runs.",
+        "finance.exception_log": "Every exception ever found, open or resolved (resolved_at), with when it was first and last seen.",
+    }
+)
+COLUMNS.update(
+    {
+        "age_days": "Days from opened_at to as_of.",
+        "as_of": "The instant finance looked at the data (setting; default: newest date_last_modified in core).",
+        "bag_status": "The bag's status.",
+        "bag_total_minor": "Sum of the order's bag totals in minor units.",
+        "bags": "Number of bags.",
+        "can_receive_payouts": "The merchant's payout account is active, has payouts enabled and nothing past due.",
+        "capture_state": "CAPTURED, UNCAPTURED (authorized or waiting), FAILED, NO_PAYMENT or OTHER.",
+        "captured_minor": "Sum of captured payment amounts (capture_status CAPTURED, PARTIALLY_REFUNDED or REFUNDED).",
+        "commission_minor": "Channel commission: round(sub_total * commission_rate / 100), half up.",
+        "currency_mixed": "A payment or bag of the order is in another currency than the order.",
+        "detail": "What is wrong, in words, with the ids and amounts involved.",
+        "difference_minor": "captured_minor - order_total_minor.",
+        "due_minor": "What the merchant is owed now: expected_minor - reversal_due_minor if the bag is owed or was paid, else 0.",
+        "exception_id": "Stable id: 'EX-' + 16 hex digits of sha256(kind | subject).",
+        "expected_minor": "The merchant's share of the bag: sub_total + tax_total + shipping_total - discount_total - commission.",
+        "first_seen_at": "as_of of the first run that found the exception (kept across runs).",
+        "kind": "Exception kind (CAPTURE_MISSING, TRANSFER_FAILED, ...; see the README's For finance).",
+        "last_seen_at": "as_of of the newest run that found the exception.",
+        "oldest_unsettled_bag_id": "The unsettled bag whose payment is oldest.",
+        "oldest_unsettled_since": "When the payment of the oldest unsettled bag was created.",
+        "opened_at": "When the problem began (data time): payment, transfer, refund or error date.",
+        "order_created_at": "When the order was created.",
+        "order_status": "The order's status.",
+        "order_total_minor": "The order's total in minor units.",
+        "outstanding_minor": "Still to settle: due - (transferred - reversed). Positive: owed to the merchant; negative: to take back.",
+        "owed": "Bag ACCEPTED, COMPLETED or PARTIALLY_REFUNDED and its order's payment captured.",
+        "payment_count": "Number of payment transactions of the order.",
+        "payment_created_at": "When the order's (first) payment transaction was created.",
+        "payment_transaction_id": "The order's newest payment transaction.",
+        "payout_account_active": "The merchant has an active payout account.",
+        "pending_transfer_minor": "Money in transfers that are still PENDING.",
+        "refund_id": "Refund id (bags[].refunds[].id).",
+        "refund_state": "NONE, PARTIALLY_REFUNDED or REFUNDED (refunds vs captured).",
+        "refunded_minor": "Money refunded to the shopper (sum of refunds[].amount).",
+        "resolved_at": "as_of of the first run that no longer found the exception (NULL while open).",
+        "reversal_due_minor": "Merchant money refunds take back (sum of refunds[].merchant_transfer_reversal_amount).",
+        "reversed_minor": "Reversal money taken back from the merchant's transfers (reversals listed on the transfer).",
+        "settlement_state": "SETTLED, PENDING, FAILED, MISMATCH, REVERSED or NOT_DUE (see the README).",
+        "severity": "critical (failed money movement, blocked account), high (missing past grace), medium (mismatch, unknown reference).",
+        "subject": "What the exception is about (order:<id>, bag:<id>, transfer:<id>[/refund:<id>]).",
+        "transfer_count": "Number of transfers covering the bag (any status).",
+        "transfer_due_at": "payment_created_at + the transfer grace period.",
+        "transfer_id": "Transfer id.",
+        "transfer_ids": "Transfers covering the bag (any status).",
+        "transferred_minor": "Money moved to the merchant for the bag (transfers SENT, PARTIALLY_REVERSED, REVERSED, BYPASSED), allocated per bag.",
+        "unallocated_transferred_minor": "Money moved by transfers none of whose bags is known.",
+        "unsettled_bags": "Bags not SETTLED, REVERSED or NOT_DUE.",
+    }
+)
+# Where a column means something else in one table: "schema.table.column" -> description.
+COLUMN_OVERRIDES: dict[str, str] = {
+    "finance.merchant_balances.expected_minor": "What the merchant is owed: sum of bag_settlements.due_minor.",
+    "finance.merchant_balances.outstanding_minor": "expected - (transferred - reversed). Positive: owed to the merchant; negative: to take back.",
+    "finance.exceptions.amount_minor": "Money at stake, in minor units of `currency` (rule per kind in the README).",
+    "finance.exception_log.amount_minor": "Money at stake, in minor units of `currency` (rule per kind in the README).",
+}
+
+
+def describe(schema: str, table: str, column: str) -> str | None:
+    return COLUMN_OVERRIDES.get(f"{schema}.{table}.{column}") or COLUMNS.get(column)
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -162,7 +235,7 @@ def missing(con: duckdb.DuckDBPyConnection) -> list[str]:
     ).fetchall():
         if f"{schema}.{table}" not in TABLES:
             out.append(f"{schema}.{table}")
-        if column not in COLUMNS:
+        if describe(schema, table, column) is None:
             out.append(f"{schema}.{table}.{column}")
     return sorted(set(out))
 
@@ -181,9 +254,8 @@ def apply(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> None:
                 f"comment on table {schema}.{table} is {_quote(TABLES[f'{schema}.{table}'])}"
             )
     for schema, table, column in rows:
-        if column in COLUMNS:
-            statements.append(
-                f'comment on column {schema}.{table}."{column}" is {_quote(COLUMNS[column])}'
-            )
+        text = describe(schema, table, column)
+        if text is not None:
+            statements.append(f'comment on column {schema}.{table}."{column}" is {_quote(text)}')
     if statements:
         con.execute(";\n".join(statements))

@@ -6,6 +6,7 @@ import shutil
 import dagster as dg
 
 from pipelines.core import CURRENT, HISTORY
+from pipelines.finance import KEYS as FINANCE
 from pipelines.ops import KEYS as OPS
 from pipelines.resources import Warehouse
 from pipelines.staging import KEYS as STAGING
@@ -57,7 +58,14 @@ def publish_snapshot(warehouse: Warehouse) -> int:
     key=SNAPSHOT,
     group_name="publish",
     kinds={"duckdb"},
-    deps=[*STAGING.values(), LEDGER, *CURRENT.values(), *HISTORY.values(), *OPS.values()],
+    deps=[
+        *STAGING.values(),
+        LEDGER,
+        *CURRENT.values(),
+        *HISTORY.values(),
+        *FINANCE.values(),
+        *OPS.values(),
+    ],
     pool=POOL,
 )
 def analytics_snapshot(warehouse: Warehouse) -> dg.MaterializeResult[None]:

@@ -1,0 +1,105 @@
+"""Finance assets: reconciliation marts and the exceptions queue, with exports and a summary a
+person reads in the Dagster UI."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from pipelines import comments, finance_models, reports
+from pipelines.core import CURRENT
+from pipelines.resources import FinanceSettings, Warehouse
+from pipelines.staging import POOL
+
+KEYS = {t: dg.AssetKey(["finance", t]) for t in finance_models.MARTS}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key,
+            description=comments.TABLES[".".join(key.path)],
+            group_name="finance",
+            kinds={"duckdb"},
+            deps=list(CURRENT.values()),
+        )
+        for key in KEYS.values()
+    ],
+    pool=POOL,
+    can_subset=False,
+)
+def finance_marts(
+    context: AssetExecutionContext, warehouse: Warehouse, finance: FinanceSettings
+) -> Iterator[dg.MaterializeResult[None]]:
+    """Recompute order payments, bag settlements and merchant balances at as_of, update the
+    exception log, and export the open queue, settlements and balances for finance."""
+    with warehouse.connection() as con:
+        result = finance_models.build_finance(con, finance)
+        comments.apply(con, ("finance",))
+        rows = {
+            t: int((con.execute(f"select count(*) from finance.{t}").fetchone() or (0,))[0])  # noqa: S608
+            for t in finance_models.MARTS
+        }
+        exceptions_md = reports.exceptions_markdown(con)
+        money_md = reports.money_markdown(con)
+        settlements_md = reports.settlements_markdown(con)
+        merchants = con.execute(
+            "select count(*) filter (where outstanding_minor <> 0), "
+            "count(*) filter (where not can_receive_payouts) from finance.merchant_balances"
+        ).fetchone() or (0, 0)
+        files = reports.export(con, warehouse.reports_dir, result.as_of)
+    as_of = result.as_of.isoformat()
+    report_dir = str(files[0].parent) if files else ""
+    context.log.info(
+        f"finance as of {as_of}: {result.open} open exceptions "
+        f"({result.opened} new, {result.resolved} resolved); reports in {report_dir}"
+    )
+    common: dict[str, dg.MetadataValue[Any]] = {
+        "as_of": dg.MetadataValue.text(as_of),
+        "reports": dg.MetadataValue.path(report_dir),
+    }
+    yield dg.MaterializeResult(
+        asset_key=KEYS["exceptions"],
+        metadata={
+            **common,
+            "dagster/row_count": rows["exceptions"],
+            "new_in_run": result.opened,
+            "resolved_in_run": result.resolved,
+            "open_by_kind": dg.MetadataValue.md(exceptions_md),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["exception_log"],
+        metadata={
+            **common,
+            "dagster/row_count": rows["exception_log"],
+            "resolved": rows["exception_log"] - rows["exceptions"],
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["order_payments"],
+        metadata={
+            **common,
+            "dagster/row_count": rows["order_payments"],
+            "totals_by_currency": dg.MetadataValue.md(money_md),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["bag_settlements"],
+        metadata={
+            **common,
+            "dagster/row_count": rows["bag_settlements"],
+            "by_state": dg.MetadataValue.md(settlements_md),
+            "totals_by_currency": dg.MetadataValue.md(money_md),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["merchant_balances"],
+        metadata={
+            **common,
+            "dagster/row_count": rows["merchant_balances"],
+            "with_outstanding_balance": int(merchants[0]),
+            "cannot_receive_payouts": int(merchants[1]),
+        },
+    )
