@@ -77,7 +77,34 @@ def test_a_run_builds_checks_and_publishes(
         "core/orders",
         "core/orders_history",
         "publish/analytics_snapshot",
+        "finance/exceptions",
+        "finance/bag_settlements",
+        "finance/merchant_balances",
+        "finance/order_payments",
+        "finance/exception_log",
     } <= materialized
+    finance_checks = {c.check_name: c.passed for c in checks if c is not None}
+    assert finance_checks["parts_add_up"] is True
+    assert finance_checks["order_total_equals_bag_totals"] is True
+    queue = next(
+        m
+        for m in result.asset_materializations_for_node("finance_marts")
+        if m.asset_key == dg.AssetKey(["finance", "exceptions"])
+    )
+    by_kind = queue.metadata["open_by_kind"].value
+    assert isinstance(by_kind, str)
+    assert "| TRANSFER_MISSING | USD |" in by_kind
+    as_of = str(queue.metadata["as_of"].value)
+    reports = data_dir / "reports" / as_of[:10]
+    assert sorted(p.name for p in reports.iterdir()) == sorted(
+        [f"{n}.{x}" for n in ("exceptions", "bag_settlements", "merchant_balances")
+         for x in ("csv", "parquet")] + ["summary.md"]
+    )  # fmt: skip
+    with duckdb.connect() as reader:
+        exported = reader.execute(
+            "select count(*) from read_csv(?)", [str(reports / "exceptions.csv")]
+        ).fetchone()
+    assert exported == (queue.metadata["dagster/row_count"].value,)
     meta = result.asset_materializations_for_node("core_entities")
     orders = next(m for m in meta if m.asset_key == dg.AssetKey(["core", "orders"]))
     order_rows = orders.metadata["dagster/row_count"].value
@@ -87,7 +114,8 @@ def test_a_run_builds_checks_and_publishes(
         assert snap.execute("select count(*) from core.orders").fetchone() == (order_rows,)
         assert comments.missing(snap) == []
         described = snap.execute(
-            "select count(*) from duckdb_columns() where schema_name = 'core' and comment is null"
+            "select count(*) from duckdb_columns() "
+            "where schema_name in ('core', 'finance') and comment is null"
         ).fetchone()
         assert described == (0,)
 
