@@ -15,12 +15,16 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
+from pathlib import Path
 
 import duckdb
 import httpx
 
 from ingest.probe import NotReady, wait_ready
 from pipelines import sql
+from simulator.options import Options
+from simulator.truth import write_truth
 
 DEMO_SECRET = "violet-warehouse-demo-secret"  # noqa: S105 - used only when none is configured
 
@@ -31,6 +35,35 @@ def _metric(text: str, name: str) -> int:
         if line.startswith(name) and not line.startswith("#"):
             total += float(line.rsplit(" ", 1)[1])
     return int(total)
+
+
+EXCEPTION_COLUMNS = "kind, currency, amount_minor, order_id, bag_id, merchant_id, transfer_id"
+
+
+def _finance_summary(con: duckdb.DuckDBPyConnection) -> Counter[tuple[object, ...]]:
+    """Print the open queue by kind and where the exports are; return the queue's rows."""
+    as_of = con.execute("select max(as_of) from finance.exceptions").fetchone()
+    rows = con.execute(
+        "select kind, count(*), list(distinct currency order by currency) "
+        "from finance.exceptions group by 1 order by 1"
+    ).fetchall()
+    print(f"finance: {sum(n for _, n, _ in rows)} open exceptions")
+    for kind, n, currencies in rows:
+        print(f"  {kind:<28} {n:>6,}  ({', '.join(currencies)})")
+    if as_of and as_of[0] is not None:
+        day = as_of[0].date().isoformat()
+        print(f"  exports and summary.md: {os.environ['VIOLET_DATA_DIR']}/reports/{day}/")
+    query = f"select {EXCEPTION_COLUMNS} from finance.exceptions"  # noqa: S608
+    return Counter(con.execute(query).fetchall())
+
+
+def _injected(data_dir: Path, orders: int, seed: int) -> Counter[tuple[object, ...]]:
+    """The anomalies the simulator injected into the day it sent (its truth, written aside)."""
+    out = data_dir / "truth"
+    write_truth(Options(seed=seed, orders=orders), out)
+    with duckdb.connect() as con:
+        query = f"select {EXCEPTION_COLUMNS} from read_parquet(?)"  # noqa: S608
+        return Counter(con.execute(query, [str(out / "exceptions.parquet")]).fetchall())
 
 
 def run(orders: int, seed: int, port: int) -> int:
@@ -95,6 +128,18 @@ def run(orders: int, seed: int, port: int) -> int:
         print(f"quarantined deliveries:                        {count('staging.quarantine'):,}")
         for table in sql.CORE_ENTITIES:
             print(f"  core.{table:<28} {count('core.' + table):>10,} rows")
+        print()
+        found = _finance_summary(con)
+    truth = _injected(data_dir, orders, seed)
+    if found == truth:
+        print(f"finance.exceptions is exactly the {sum(truth.values())} anomalies the simulator "
+              "injected (same kind, amount and ids)")  # fmt: skip
+    else:
+        print(
+            "finance.exceptions differs from the simulator's injected anomalies "
+            f"(missing {sum((truth - found).values())}, extra {sum((found - truth).values())});"
+            " expected when the data directory also holds other traffic"
+        )
     print()
     query = "select status, count(*) from core.orders group by 1"
     print(
