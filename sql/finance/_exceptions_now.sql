@@ -172,7 +172,7 @@ reversal as (
         case when r.reversal_state = 'FAILED'
             then coalesce((select max(e.date_created) from fin_transfer_errors as e
                            where e.transfer_id = r.transfer_id and e.refund_id = r.refund_id
-                               and e.error_code = 4470 and not e.resolved), r.date_created)
+                               and not e.resolved), r.date_created)
             else r.date_created end,
         'refund ' || r.refund_id || ' of bag ' || r.bag_id || ' ('
             || lower(coalesce(r.reason, 'refund')) || ' ' || coalesce(finance_ts(r.date_created), '')

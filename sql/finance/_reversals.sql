@@ -3,7 +3,7 @@
 -- A refund is matched to the newest transfer that moved money for its bag. Transfers list their
 -- reversals by id only (transfer_reversals[]), so reversals are allocated to that transfer's
 -- refunds oldest first (date_created, then refund id); a refund whose reversal failed (an open
--- error 4470 naming it) takes no reversal. reversal_state:
+-- error naming it: code 4470 in practice) takes no reversal. reversal_state:
 --   NO_TRANSFER  nothing was transferred for the bag, so nothing is to be reversed
 --   REVERSED     a reversal is listed for it
 --   FAILED       an open reversal error names it
@@ -21,7 +21,7 @@ with refunds as (
 failed as (
     select distinct transfer_id, refund_id
     from fin_transfer_errors
-    where error_code = 4470 and not resolved and refund_id is not null
+    where not resolved and refund_id is not null
 ),
 ranked as (
     select
