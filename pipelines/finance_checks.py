@@ -81,7 +81,7 @@ def _money_is_integer(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         select count(*) as money_columns_not_integer
         from duckdb_columns()
         where schema_name = 'finance' and column_name like '%\\_minor' escape '\\'
-            and data_type not in ('BIGINT', 'INTEGER', 'HUGEINT')
+            and data_type not in ('BIGINT', 'INTEGER')
         """,
     )
 

@@ -28,14 +28,15 @@ joined as (
 )
 select
     *,
-    sum(expected_minor) over (partition by transfer_id) as transfer_expected_minor,
+    cast(sum(expected_minor) over (partition by transfer_id) as bigint)
+        as transfer_expected_minor,
     count(*) over (partition by transfer_id) as transfer_bags,
     bool_and(bag_known) over (partition by transfer_id) as all_bags_known,
     bool_or(bag_currency is distinct from transfer_currency) filter (where bag_known)
         over (partition by transfer_id) as currency_mixed,
-    case when bag_known then expected_minor + case
+    case when bag_known then expected_minor + cast(case
         when bag_id = max(bag_id) filter (where bag_known) over (partition by transfer_id)
         then transfer_minor - sum(expected_minor) over (partition by transfer_id)
-        else 0 end
+        else 0 end as bigint)
     end as allocated_minor
 from joined

@@ -15,11 +15,11 @@ select
         when bool_and(capture_status = 'FAILED') then 'FAILED'
         else 'OTHER'
     end as capture_state,
-    coalesce(sum(amount_minor) filter (where finance_captured(capture_status)), 0)
-        as captured_minor,
-    coalesce(sum(amount_minor) filter (where capture_status in (
+    cast(coalesce(sum(amount_minor) filter (where finance_captured(capture_status)), 0)
+        as bigint) as captured_minor,
+    cast(coalesce(sum(amount_minor) filter (where capture_status in (
         'AUTHORIZED', 'REQUIRES_PAYMENT_METHOD', 'REQUIRES_AUTHORIZATION', 'REQUIRES_ACTION'
-    )), 0) as uncaptured_minor,
+    )), 0) as bigint) as uncaptured_minor,
     min(date_created) as payment_created_at,
     max(date_last_modified) filter (where capture_status = 'FAILED') as failed_at,
     count(distinct currency) as currencies,

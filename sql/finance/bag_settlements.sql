@@ -19,10 +19,10 @@ with coverage as (
     select
         bag_id,
         list(distinct transfer_id order by transfer_id) as transfer_ids,
-        coalesce(sum(allocated_minor) filter (where finance_moved(transfer_status)), 0)
-            as transferred_minor,
-        coalesce(sum(allocated_minor) filter (where transfer_status = 'PENDING'), 0)
-            as pending_transfer_minor,
+        cast(coalesce(sum(allocated_minor) filter (where finance_moved(transfer_status)), 0)
+            as bigint) as transferred_minor,
+        cast(coalesce(sum(allocated_minor) filter (where transfer_status = 'PENDING'), 0)
+            as bigint) as pending_transfer_minor,
         bool_or(finance_moved(transfer_status)) as any_moved,
         bool_or(transfer_status = 'FAILED') as any_failed,
         bool_or(all_bags_known and transfer_minor <> transfer_expected_minor
@@ -32,14 +32,16 @@ with coverage as (
     group by bag_id
 ),
 refunds as (
-    select bag_id, sum(amount_minor) as refunded_minor, sum(reversal_minor) as reversal_due_minor
+    select bag_id, cast(sum(amount_minor) as bigint) as refunded_minor,
+        cast(sum(reversal_minor) as bigint) as reversal_due_minor
     from fin_refunds
     group by bag_id
 ),
 reversals as (
     select
         bag_id,
-        sum(reversal_minor) filter (where reversal_state = 'REVERSED') as reversed_minor,
+        cast(sum(reversal_minor) filter (where reversal_state = 'REVERSED') as bigint)
+            as reversed_minor,
         bool_or(reversal_state = 'FAILED') as any_reversal_failed,
         bool_or(reversal_state in ('DUE', 'MISSING', 'FAILED')) as reversal_open
     from fin_reversals

@@ -10,10 +10,10 @@ with bags as (
         merchant_id,
         currency,
         count(*) as bags,
-        sum(due_minor) as expected_minor,
-        sum(transferred_minor) as transferred_minor,
-        sum(reversed_minor) as reversed_minor,
-        sum(pending_transfer_minor) as pending_transfer_minor,
+        cast(sum(due_minor) as bigint) as expected_minor,
+        cast(sum(transferred_minor) as bigint) as transferred_minor,
+        cast(sum(reversed_minor) as bigint) as reversed_minor,
+        cast(sum(pending_transfer_minor) as bigint) as pending_transfer_minor,
         count(*) filter (where settlement_state not in ('SETTLED', 'REVERSED', 'NOT_DUE'))
             as unsettled_bags,
         arg_min(bag_id, coalesce(payment_created_at, date_created))
@@ -27,7 +27,8 @@ with bags as (
     group by merchant_id, currency
 ),
 unallocated as (
-    select t.merchant_id, t.currency, sum(t.amount_minor) as unallocated_transferred_minor
+    select t.merchant_id, t.currency, cast(sum(t.amount_minor) as bigint)
+        as unallocated_transferred_minor
     from core.transfers as t
     where finance_moved(t.status)
         and not exists (

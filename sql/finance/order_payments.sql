@@ -1,13 +1,13 @@
 -- grain: one row per order (core.orders). Did we capture what the shopper owed?
 create or replace table finance.order_payments as
 with bags as (
-    select order_id, count(*) as bag_count, sum(total_minor) as bag_total_minor,
+    select order_id, count(*) as bag_count, cast(sum(total_minor) as bigint) as bag_total_minor,
         list(distinct currency) as currencies
     from core.bags
     group by order_id
 ),
 refunds as (
-    select order_id, sum(amount_minor) as refunded_minor
+    select order_id, cast(sum(amount_minor) as bigint) as refunded_minor
     from fin_refunds
     group by order_id
 )

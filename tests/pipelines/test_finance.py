@@ -5,7 +5,10 @@ re-runs; problems that go away are resolved in the log."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -307,3 +310,24 @@ def test_money_invariants_hold_and_can_fail(con: duckdb.DuckDBPyConnection) -> N
 
 def test_every_kind_is_known_to_the_queue() -> None:
     assert set(KINDS) == set(anomalies.KINDS)
+
+
+def test_the_finance_notebook_runs_on_a_snapshot(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    con.execute("checkpoint")
+    data_dir = tmp_path / "published"
+    data_dir.mkdir()
+    shutil.copyfile(tmp_path / "warehouse.duckdb", data_dir / "analytics.duckdb")
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "finance_morning.py"
+    done = subprocess.run(
+        [sys.executable, str(notebook)],
+        env={**os.environ, "VIOLET_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "TRANSFER_MISSING" in done.stdout
+    assert "capture_state" in done.stdout
