@@ -135,13 +135,23 @@ transfer_level as (
             || ', never received'
     from single as t
     join (
-        select
-            t.id,
-            (select min(try_cast(x as bigint)) from unnest(t.related_orders) as x(x)
-                where try_cast(x as bigint) not in (select id from core.orders)) as order_id,
-            (select min(try_cast(x as bigint)) from unnest(t.related_bags) as x(x)
-                where try_cast(x as bigint) not in (select id from core.bags)) as bag_id
-        from core.transfers as t
+        select coalesce(o.transfer_id, b.transfer_id) as id, o.order_id, b.bag_id
+        from (
+            select r.transfer_id, min(r.order_id) as order_id
+            from (
+                select id as transfer_id, try_cast(unnest(related_orders) as bigint) as order_id
+                from core.transfers
+            ) as r
+            anti join core.orders as known on known.id = r.order_id
+            where r.order_id is not null
+            group by r.transfer_id
+        ) as o
+        full join (
+            select transfer_id, min(bag_id) as bag_id
+            from fin_coverage
+            where not bag_known
+            group by transfer_id
+        ) as b on b.transfer_id = o.transfer_id
     ) as u on u.id = t.id
     where (u.order_id is not null or u.bag_id is not null)
         and t.date_created < getvariable('as_of') - getvariable('reference_grace')
