@@ -152,20 +152,29 @@ def load_staging(
     return result
 
 
+ALL_EVENTS = "(select * from staging.events where quarantine_reason is null)"
+
+
 def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
     """Bring every core entity's history and current state up to date with staging.events."""
     sql.prepare(con)
     result = CoreResult()
     with transaction(con):
         since = watermark(con, "core")
-        con.execute(
-            "create or replace temp table changed_events as "
-            "select * from staging.events where batch_id > ? and quarantine_reason is null",
-            [since],
-        )
-        result.changed_events = scalar(con, "select count(*) from changed_events")
         if since:
+            con.execute(
+                "create or replace temp table changed_events as select * from staging.events "
+                "where batch_id > ? and quarantine_reason is null",
+                [since],
+            )
             sql.run(con, "core", "_sources")
+            changed, candidates = "changed_events", "source_events"
+        else:
+            # First build: every event is changed; read in place so that payloads are not copied.
+            changed = candidates = ALL_EVENTS
+        result.changed_events = scalar(con, f"select count(*) from {changed}")  # noqa: S608
+        # Versions are derived in full only from the events that hold a chosen version.
+        picked = f"(select * from {candidates} semi join v_pick_events using (event_key))"  # noqa: S608
         for table in sql.CORE_ENTITIES:
             versions = sql.body("core", f"{table}_history")
             sql.run(
@@ -173,13 +182,14 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
                 "core",
                 "_history_merge",
                 table=table,
-                versions_changed=versions.replace("{events}", "changed_events"),
+                versions_changed=versions.replace("{events}", changed),
                 # On a first build every source event is a changed event: no second pass.
                 versions_all=(
                     "select * from v_new where false"
                     if since == 0
                     else versions.replace("{events}", "source_events")
                 ),
+                versions_picked=versions.replace("{events}", picked),
                 all="v_new" if since == 0 else "v_all",
                 current=sql.body("core", table),
             )
