@@ -75,6 +75,10 @@ def raw_files(raw_dir: Path) -> list[str]:
     return sorted(p.relative_to(raw_dir).as_posix() for p in raw_dir.glob(RAW_GLOB))
 
 
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def pending_files(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
     loaded = {row[0] for row in con.execute("select file from ops.loaded_files").fetchall()}
     return [f for f in raw_files(raw_dir) if f not in loaded]
@@ -117,12 +121,12 @@ def load_staging(
     with transaction(con):
         batch_id = scalar(con, "select coalesce(max(batch_id), 0) + 1 from ops.loaded_files")
         con.execute(f"set variable batch_id = {batch_id}")
-        paths = [str(raw_dir / f) for f in todo]
+        # A view, not a table: the bodies are read from Parquet once, straight into the parse.
+        paths = ", ".join(_quote(str(raw_dir / f)) for f in todo)
         con.execute(
-            "create or replace temp table new_raw as "
-            "select * exclude (filename), substr(filename, ?) as raw_file "
-            "from read_parquet(?, union_by_name = true, filename = true)",
-            [len(str(raw_dir)) + 2, paths],
+            "create or replace temp view new_raw as "  # noqa: S608 - quoted paths
+            f"select * exclude (filename), substr(filename, {len(str(raw_dir)) + 2}) as raw_file "
+            f"from read_parquet([{paths}], union_by_name = true, filename = true)"
         )
         sql.run(con, "staging", "deliveries")
         sql.run(con, "staging", "quarantine")
@@ -131,7 +135,7 @@ def load_staging(
             "insert into ops.loaded_files "
             "select f.file, f.bytes, coalesce(n.deliveries, 0), ?, ?, ? "
             "from (select unnest(?) as file, unnest(?) as bytes) as f "
-            "left join (select raw_file as file, count(*) as deliveries from new_raw group by 1)"
+            "left join (select raw_file as file, count(*) as deliveries from new_parsed group by 1)"
             " as n using (file)",
             [
                 batch_id,
@@ -148,7 +152,10 @@ def load_staging(
             con, "select count(*) from new_parsed where quarantine_reason is not null"
         )
         result.events_touched = scalar(con, "select count(*) from touched_events")
-        con.execute("drop table new_raw; drop table new_parsed; drop table event_candidates")
+        con.execute(
+            "drop view new_raw; drop table new_parsed; drop table event_candidates; "
+            "drop table event_first; drop table event_delivery_counts"
+        )
     return result
 
 
@@ -177,6 +184,14 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
         picked = f"(select * from {candidates} semi join v_pick_events using (event_key))"  # noqa: S608
         for table in sql.CORE_ENTITIES:
             versions = sql.body("core", f"{table}_history")
+            current = sql.body("core", table)
+            sql.create_table_as(
+                con,
+                f"core.{table}_history",
+                "select *, date_last_modified as valid_from, null::timestamptz as valid_to, "  # noqa: S608
+                f"true as is_current from ({versions.replace('{events}', ALL_EVENTS)})",
+            )
+            sql.create_table_as(con, f"core.{table}", current)
             sql.run(
                 con,
                 "core",
@@ -191,7 +206,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
                 ),
                 versions_picked=versions.replace("{events}", picked),
                 all="v_new" if since == 0 else "v_all",
-                current=sql.body("core", table),
+                current=current,
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")
             result.dropped_versions[table] = scalar(con, "select n from v_bad")

@@ -2,7 +2,8 @@
 -- entity's table), versions_changed and versions_all (the SELECT of its <table>_history.sql
 -- over the changed events and over temp table source_events), versions_picked (the same
 -- SELECT over only the events that hold a chosen version), all (v_all, or v_new on a first
--- build), current (the SELECT of its <table>.sql).
+-- build), current (the SELECT of its <table>.sql). Both tables exist already (models.py
+-- creates them from the same SELECTs).
 -- Newest wins by the entity's own clock: current = greatest date_last_modified; one version per
 -- (id, date_last_modified), ties going to the latest received, then the greatest event key.
 -- Only ids with new versions are rebuilt, so the cost follows new data, not history.
@@ -26,15 +27,6 @@ create or replace temp table v_ids as select distinct id from v_new;
 create or replace temp table v_all as
 select v.id, v.date_last_modified, v.received_at, v.event_key from ({versions_all}) as v
 where v.id in (select id from v_ids) and v.date_last_modified is not null;
-
-create table if not exists core.{table}_history as
-select
-    *,
-    date_last_modified as valid_from,
-    null::timestamptz as valid_to,
-    true as is_current,
-from ({versions_changed})
-limit 0;
 
 delete from core.{table}_history where id in (select id from v_ids);
 
@@ -62,9 +54,6 @@ select
 from ({versions_picked}) as v
 inner join v_pick as p
     on v.id = p.id and v.date_last_modified = p.date_last_modified and v.event_key = p.event_key;
-
-create table if not exists core.{table} as
-select * from ({current}) limit 0;
 
 delete from core.{table} where id in (select id from v_ids);
 
