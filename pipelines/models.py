@@ -153,7 +153,8 @@ def load_staging(
         )
         result.events_touched = scalar(con, "select count(*) from touched_events")
         con.execute(
-            "drop view new_raw; drop table new_parsed; drop table event_candidates; "
+            "drop view new_raw; drop view new_event_rows; drop table new_parsed; "
+            "drop table event_candidates; "
             "drop table event_first; drop table event_delivery_counts"
         )
     return result
