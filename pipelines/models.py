@@ -153,7 +153,7 @@ def load_staging(
         )
         result.events_touched = scalar(con, "select count(*) from touched_events")
         con.execute(
-            "drop view new_raw; drop view new_event_rows; drop table new_parsed; "
+            "drop view new_raw; drop table new_parsed; "
             "drop table event_candidates; "
             "drop table event_first; drop table event_delivery_counts"
         )

@@ -75,7 +75,7 @@ where e.event_key = c.event_key;
 delete from staging.events
 where event_key in (select event_key from event_first where not is_old);
 
-create or replace temp view new_event_rows as
+insert into staging.events by name
 select
     n.event_key,
     n.delivery_id,
@@ -97,12 +97,3 @@ from new_parsed as n
 inner join (select ingest_instance, sequence from event_first where not is_old) as f
     on n.ingest_instance = f.ingest_instance and n.sequence = f.sequence
 inner join event_delivery_counts as c on c.event_key = n.event_key;
-
--- Rows are stored grouped by entity so that a scan for one entity skips the others' row groups
--- (min/max per row group): the small-payload entities sorted, then the orders (most of the
--- bytes, not worth sorting) as they come.
-insert into staging.events by name
-select * from new_event_rows where entity is distinct from 'order' order by entity;
-
-insert into staging.events by name
-select * from new_event_rows where entity = 'order';
