@@ -175,14 +175,12 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
                 "where batch_id > ? and quarantine_reason is null",
                 [since],
             )
-            sql.run(con, "core", "_sources")
-            changed, candidates = "changed_events", "source_events"
+            changed = "changed_events"
         else:
             # First build: every event is changed; read in place so that payloads are not copied.
-            changed = candidates = ALL_EVENTS
+            changed = ALL_EVENTS
         result.changed_events = scalar(con, f"select count(*) from {changed}")  # noqa: S608
-        # Versions are derived in full only from the events that hold a chosen version.
-        picked = f"(select * from {candidates} semi join v_pick_events using (event_key))"  # noqa: S608
+        have_sources = False
         for table in sql.CORE_ENTITIES:
             versions = sql.body("core", f"{table}_history")
             current = sql.body("core", table)
@@ -193,27 +191,77 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
                 f"true as is_current from ({versions.replace('{events}', ALL_EVENTS)})",
             )
             sql.create_table_as(con, f"core.{table}", current)
+            if not since:
+                mode = "first"
+            elif scalar(
+                con,
+                f"select count(*) from core.{table}_history "  # noqa: S608 - fixed names
+                "semi join changed_events using (event_key)",
+            ):
+                mode = "rederive"
+            else:
+                mode = "keep"
+            if mode == "rederive" and not have_sources:
+                sql.run(con, "core", "_sources")
+                have_sources = True
             sql.run(
                 con,
                 "core",
                 "_history_merge",
                 table=table,
-                versions_changed=versions.replace("{events}", changed),
-                # On a first build every source event is a changed event: no second pass.
-                versions_all=(
-                    "select * from v_new where false"
-                    if since == 0
-                    else versions.replace("{events}", "source_events")
-                ),
-                versions_picked=versions.replace("{events}", picked),
-                all="v_new" if since == 0 else "v_all",
                 current=current,
+                **_merge_inputs(table, versions, changed, mode),
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")
             result.dropped_versions[table] = scalar(con, "select n from v_bad")
         top = scalar(con, "select max(batch_id) from staging.events")
         set_watermark(con, "core", max(top, since))
     return result
+
+
+def _merge_inputs(table: str, versions: str, changed: str, mode: str) -> dict[str, str]:
+    """The placeholders of _history_merge.sql for one entity.
+
+    first: a first build, every event is new. keep: the changed events are all new to this
+    entity's history, so an affected id's other versions are its history rows, kept as they are
+    (the newest wins either way: a version that lost once loses again). rederive: an event that
+    already held a version changed (files loaded out of order gave it an earlier first
+    delivery), so every version of an affected id is derived again from all of its source
+    events (temp table source_events, see _sources.sql), as if built from scratch.
+    """
+
+    def over(events: str) -> str:
+        return versions.replace("{events}", events)
+
+    def picked(events: str) -> str:
+        return over(f"(select * from {events} semi join v_pick_events using (event_key))")  # noqa: S608
+
+    if mode == "first":
+        return {
+            "versions_changed": over(changed),
+            "versions_all": "select * from v_new where false",
+            "all": "v_new",
+            "keep": "false",
+            "versions_picked": picked(changed),
+        }
+    if mode == "keep":
+        return {
+            "versions_changed": over(changed),
+            "versions_all": (
+                "select id, date_last_modified, received_at, event_key "  # noqa: S608
+                f"from core.{table}_history union all select * from v_new"
+            ),
+            "all": "v_all",
+            "keep": "true",
+            "versions_picked": picked(changed),
+        }
+    return {
+        "versions_changed": over(changed),
+        "versions_all": over("source_events"),
+        "all": "v_all",
+        "keep": "false",
+        "versions_picked": picked("source_events"),
+    }
 
 
 def build_ops(con: duckdb.DuckDBPyConnection) -> int:

@@ -56,14 +56,14 @@ from staging.deliveries
 where event_key in (select event_key from touched_events)
 group by event_key;
 
--- An event whose first delivery is still its row keeps it: only its counts change.
+-- An event whose first delivery is still its row keeps it: only its counts change, and its
+-- batch_id stays (core reads only events whose content a load changed).
 update staging.events as e
 set
     n_deliveries = c.n_deliveries,
     n_retries = c.n_retries,
     n_resends = c.n_resends,
     last_received_at = c.last_received_at,
-    batch_id = getvariable('batch_id'),
 from (
     select c.*
     from event_delivery_counts as c
