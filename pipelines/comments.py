@@ -44,7 +44,7 @@ COLUMNS: dict[str, str] = {
     "available": "Whether the offer can be bought.",
     "bag_count": "Number of bags in the order version.",
     "bag_id": "Bag id (X-Violet-Bag-Id on deliveries; bags[].id in payloads).",
-    "batch_id": "Staging load that last wrote the row (ops.loaded_files.batch_id).",
+    "batch_id": "Staging load that last wrote the row (ops.loaded_files.batch_id); for staging.events, the load that set its first delivery (later loads may update only its counts).",
     "body": "The delivery's exact body bytes.",
     "body_sha256": "Hex SHA-256 of the body.",
     "bytes": "Size of the raw file in bytes.",

@@ -75,6 +75,10 @@ def raw_files(raw_dir: Path) -> list[str]:
     return sorted(p.relative_to(raw_dir).as_posix() for p in raw_dir.glob(RAW_GLOB))
 
 
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def pending_files(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
     loaded = {row[0] for row in con.execute("select file from ops.loaded_files").fetchall()}
     return [f for f in raw_files(raw_dir) if f not in loaded]
@@ -117,12 +121,12 @@ def load_staging(
     with transaction(con):
         batch_id = scalar(con, "select coalesce(max(batch_id), 0) + 1 from ops.loaded_files")
         con.execute(f"set variable batch_id = {batch_id}")
-        paths = [str(raw_dir / f) for f in todo]
+        # A view, not a table: the bodies are read from Parquet once, straight into the parse.
+        paths = ", ".join(_quote(str(raw_dir / f)) for f in todo)
         con.execute(
-            "create or replace temp table new_raw as "
-            "select * exclude (filename), substr(filename, ?) as raw_file "
-            "from read_parquet(?, union_by_name = true, filename = true)",
-            [len(str(raw_dir)) + 2, paths],
+            "create or replace temp view new_raw as "  # noqa: S608 - quoted paths
+            f"select * exclude (filename), substr(filename, {len(str(raw_dir)) + 2}) as raw_file "
+            f"from read_parquet([{paths}], union_by_name = true, filename = true)"
         )
         sql.run(con, "staging", "deliveries")
         sql.run(con, "staging", "quarantine")
@@ -131,7 +135,7 @@ def load_staging(
             "insert into ops.loaded_files "
             "select f.file, f.bytes, coalesce(n.deliveries, 0), ?, ?, ? "
             "from (select unnest(?) as file, unnest(?) as bytes) as f "
-            "left join (select raw_file as file, count(*) as deliveries from new_raw group by 1)"
+            "left join (select raw_file as file, count(*) as deliveries from new_parsed group by 1)"
             " as n using (file)",
             [
                 batch_id,
@@ -148,8 +152,15 @@ def load_staging(
             con, "select count(*) from new_parsed where quarantine_reason is not null"
         )
         result.events_touched = scalar(con, "select count(*) from touched_events")
-        con.execute("drop table new_raw; drop table new_parsed; drop table event_candidates")
+        con.execute(
+            "drop view new_raw; drop table new_parsed; "
+            "drop table event_candidates; "
+            "drop table event_first; drop table event_delivery_counts"
+        )
     return result
+
+
+ALL_EVENTS = "(select * from staging.events where quarantine_reason is null)"
 
 
 def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
@@ -158,36 +169,99 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
     result = CoreResult()
     with transaction(con):
         since = watermark(con, "core")
-        con.execute(
-            "create or replace temp table changed_events as "
-            "select * from staging.events where batch_id > ? and quarantine_reason is null",
-            [since],
-        )
-        result.changed_events = scalar(con, "select count(*) from changed_events")
         if since:
-            sql.run(con, "core", "_sources")
+            con.execute(
+                "create or replace temp table changed_events as select * from staging.events "
+                "where batch_id > ? and quarantine_reason is null",
+                [since],
+            )
+            changed = "changed_events"
+        else:
+            # First build: every event is changed; read in place so that payloads are not copied.
+            changed = ALL_EVENTS
+        result.changed_events = scalar(con, f"select count(*) from {changed}")  # noqa: S608
+        have_sources = False
         for table in sql.CORE_ENTITIES:
             versions = sql.body("core", f"{table}_history")
+            current = sql.body("core", table)
+            sql.create_table_as(
+                con,
+                f"core.{table}_history",
+                "select *, date_last_modified as valid_from, null::timestamptz as valid_to, "  # noqa: S608
+                f"true as is_current from ({versions.replace('{events}', ALL_EVENTS)})",
+            )
+            sql.create_table_as(con, f"core.{table}", current)
+            if not since:
+                mode = "first"
+            elif scalar(
+                con,
+                f"select count(*) from core.{table}_history "  # noqa: S608 - fixed names
+                "semi join changed_events using (event_key)",
+            ):
+                mode = "rederive"
+            else:
+                mode = "keep"
+            if mode == "rederive" and not have_sources:
+                sql.run(con, "core", "_sources")
+                have_sources = True
             sql.run(
                 con,
                 "core",
                 "_history_merge",
                 table=table,
-                versions_changed=versions.replace("{events}", "changed_events"),
-                # On a first build every source event is a changed event: no second pass.
-                versions_all=(
-                    "select * from v_new where false"
-                    if since == 0
-                    else versions.replace("{events}", "source_events")
-                ),
-                all="v_new" if since == 0 else "v_all",
-                current=sql.body("core", table),
+                current=current,
+                **_merge_inputs(table, versions, changed, mode),
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")
             result.dropped_versions[table] = scalar(con, "select n from v_bad")
         top = scalar(con, "select max(batch_id) from staging.events")
         set_watermark(con, "core", max(top, since))
     return result
+
+
+def _merge_inputs(table: str, versions: str, changed: str, mode: str) -> dict[str, str]:
+    """The placeholders of _history_merge.sql for one entity.
+
+    first: a first build, every event is new. keep: the changed events are all new to this
+    entity's history, so an affected id's other versions are its history rows, kept as they are
+    (the newest wins either way: a version that lost once loses again). rederive: an event that
+    already held a version changed (files loaded out of order gave it an earlier first
+    delivery), so every version of an affected id is derived again from all of its source
+    events (temp table source_events, see _sources.sql), as if built from scratch.
+    """
+
+    def over(events: str) -> str:
+        return versions.replace("{events}", events)
+
+    def picked(events: str) -> str:
+        return over(f"(select * from {events} semi join v_pick_events using (event_key))")  # noqa: S608
+
+    if mode == "first":
+        return {
+            "versions_changed": over(changed),
+            "versions_all": "select * from v_new where false",
+            "all": "v_new",
+            "keep": "false",
+            "versions_picked": picked(changed),
+        }
+    if mode == "keep":
+        return {
+            "versions_changed": over(changed),
+            "versions_all": (
+                "select id, date_last_modified, received_at, event_key "  # noqa: S608
+                f"from core.{table}_history union all select * from v_new"
+            ),
+            "all": "v_all",
+            "keep": "true",
+            "versions_picked": picked(changed),
+        }
+    return {
+        "versions_changed": over(changed),
+        "versions_all": over("source_events"),
+        "all": "v_all",
+        "keep": "false",
+        "versions_picked": picked("source_events"),
+    }
 
 
 def build_ops(con: duckdb.DuckDBPyConnection) -> int:

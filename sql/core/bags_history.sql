@@ -1,12 +1,21 @@
 -- grain: one row per version of a bag (id, date_last_modified). Source: the bags[] of every
--- order version; a bag's version is its own date_last_modified. Parsed once per order event.
+-- order version; a bag's version is its own date_last_modified. Each order event's JSON is
+-- parsed once into its bags' JSON, and each bag's JSON once into typed fields.
 with
-parsed as (
+raw_bags as (
     select
         e.event_key,
         e.received_at,
         e.entity_id as event_order_id,
-        unnest(json_transform(e.payload, '{"bags": [{
+        unnest(json_transform(e.payload, '{"bags": ["JSON"]}').bags) as raw_bag,
+    from {events} as e
+    where e.entity = 'order'
+),
+
+parsed as (
+    select
+        r.*,
+        json_transform(r.raw_bag, '{
             "id": "VARCHAR", "order_id": "VARCHAR", "merchant_id": "VARCHAR",
             "merchant_name": "VARCHAR", "external_id": "VARCHAR", "status": "VARCHAR",
             "fulfillment_status": "VARCHAR", "financial_status": "VARCHAR",
@@ -14,10 +23,8 @@ parsed as (
             "shipping_total": "VARCHAR", "tax_total": "VARCHAR", "discount_total": "VARCHAR",
             "total": "VARCHAR", "commission_rate": "VARCHAR", "date_created": "VARCHAR",
             "date_last_modified": "VARCHAR", "skus": ["JSON"]
-        }]}').bags) as b,
-        unnest(cast(e.payload -> '$.bags' as json[])) as raw_bag,
-    from {events} as e
-    where e.entity = 'order'
+        }') as b,
+    from raw_bags as r
 )
 
 select

@@ -1,7 +1,9 @@
 -- grain: one row per stored delivery (one raw Parquet row). Key: (ingest_instance, sequence).
--- Runs once per load, after the loader made temp table `new_raw` (the raw records of files not
+-- Runs once per load, after the loader made temp view `new_raw` (the raw records of files not
 -- in ops.loaded_files, plus `raw_file`) and set variable `batch_id`. Builds temp table
 -- `new_parsed` (every new delivery, parsed once) that staging.events and staging.quarantine use.
+-- It keeps the parsed payload and, for quarantined deliveries only, the raw body: bodies are
+-- most of the bytes, and copies of them are what made big loads spill to disk.
 create table if not exists staging.deliveries (
     delivery_id varchar,
     source_event_id varchar,
@@ -11,7 +13,7 @@ create table if not exists staging.deliveries (
     webhook_id varchar,
     order_id varchar,
     bag_id varchar,
-    headers varchar,
+    headers varchar using compression zstd,
     body_sha256 varchar,
     secret_id varchar,
     received_at timestamptz,
@@ -86,7 +88,10 @@ final as (
     from typed
 )
 
-select * from final;
+select
+    * exclude (body, body_text, doc),
+    case when quarantine_reason is not null then body end as body,
+from final;
 
 insert into staging.deliveries by name
 select

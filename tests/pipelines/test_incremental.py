@@ -161,3 +161,58 @@ def test_every_core_table_exists_before_any_data(tmp_path: Path) -> None:
         build(con, tmp_path / "no-raw-yet")
         for table in sql.CORE_ENTITIES:
             assert con.execute(f"select count(*) from core.{table}").fetchone() == (0,)
+
+
+def _resend(
+    record: RawRecord, delivery_id: str, source_id: str, received_us: int, seq: int
+) -> RawRecord:
+    f = header_fields(
+        [
+            (b"x-violet-topic", b"ORDER_UPDATED"),
+            (b"x-violet-event-id", delivery_id.encode()),
+            (b"x-violet-event-id-source", source_id.encode()),
+        ]
+    )
+    return RawRecord(*f[:6], f.headers_json, record.body, "primary", received_us, seq)
+
+
+def test_a_late_retry_updates_the_counts_not_the_event(tmp_path: Path) -> None:
+    raw = tmp_path / "raw" / "violet"
+    t0 = 1_795_000_000_000_000
+    first = _order_delivery("e-a", "ACCEPTED", "2026-11-20T09:00:00Z", t0, 1)
+    retry = _order_delivery("e-a", "ACCEPTED", "2026-11-20T09:00:00Z", t0 + 9_000_000, 2)
+    seal([first], raw, "t", 1)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        build(con, raw)
+        seal([retry], raw, "t", 2)
+        build(con, raw)
+        event = con.execute(
+            "select received_at, n_deliveries, n_retries, batch_id from staging.events"
+        ).fetchall()
+        versions = con.execute("select count(*) from core.orders_history").fetchone()
+    assert [(n, r, b) for _, n, r, b in event] == [(2, 1, 1)]  # core sees no changed event
+    assert versions == (1,)
+
+
+def test_an_earlier_delivery_loaded_late_can_change_which_event_wins(tmp_path: Path) -> None:
+    """Same order version in events k and k2; k first arrives after k2, so k wins the tie (latest
+    received), until a file loaded late brings an earlier delivery of k: then k2 wins, as in a
+    build from scratch."""
+    raw = tmp_path / "raw" / "violet"
+    t0 = 1_795_000_000_000_000
+    dlm = "2026-11-20T09:00:00Z"
+    k_early = _resend(_order_delivery("x", "ACCEPTED", dlm, 0, 0), "d0", "k", t0, 1)
+    k2 = _order_delivery("k2", "PROCESSING", dlm, t0 + 5_000_000, 2)
+    k_late = _resend(k_early, "d1", "k", t0 + 10_000_000, 3)
+    seal([k2, k_late], raw, "t", 2)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        build(con, raw)
+        assert con.execute("select event_key from core.orders").fetchall() == [("k",)]
+        seal([k_early], raw, "t", 1)
+        build(con, raw)
+        rows = con.execute("select event_key, status from core.orders_history").fetchall()
+    assert rows == [("k2", "PROCESSING")]
+    scratch = tmp_path / "scratch.duckdb"
+    with duckdb.connect(str(scratch)) as con:
+        build(con, raw)
+    assert differences(tmp_path / "w.duckdb", scratch) == {}
