@@ -113,7 +113,8 @@ transfer_level as (
         'TRANSFER_AMOUNT_MISMATCH', 'transfer:' || t.id, t.currency,
         case when t.currency_mixed then t.amount_minor
             else abs(t.amount_minor - t.expected_minor) end,
-        t.one_order_id, t.one_bag_id, t.merchant_id, t.id, null, t.date_created,
+        t.one_order_id, t.one_bag_id, t.merchant_id, t.id, null,
+        coalesce(t.date_created, t.date_last_modified),
         case when t.currency_mixed
             then 'transfer ' || t.id || ' in ' || t.currency || ' covers bags in another currency'
             else 'transferred ' || t.amount_minor || ', expected ' || t.expected_minor
@@ -127,7 +128,8 @@ transfer_level as (
     -- UNKNOWN_REFERENCE: the transfer names an order or bag the warehouse never received.
     select
         'UNKNOWN_REFERENCE', 'transfer:' || t.id, t.currency, t.amount_minor, u.order_id,
-        u.bag_id, t.merchant_id, t.id, null, t.date_created,
+        u.bag_id, t.merchant_id, t.id, null,
+        coalesce(t.date_created, t.date_last_modified),
         'transfer ' || t.id || ' names '
             || concat_ws(' / ',
                 case when u.order_id is not null then 'order ' || u.order_id end,
@@ -154,12 +156,14 @@ transfer_level as (
         ) as b on b.transfer_id = o.transfer_id
     ) as u on u.id = t.id
     where (u.order_id is not null or u.bag_id is not null)
-        and t.date_created < getvariable('as_of') - getvariable('reference_grace')
+        and coalesce(t.date_created, t.date_last_modified)
+            < getvariable('as_of') - getvariable('reference_grace')
     union all
     -- PAYOUT_ACCOUNT_BLOCKED: a pending transfer to an account that cannot receive money.
     select
         'PAYOUT_ACCOUNT_BLOCKED', 'transfer:' || t.id, t.currency, t.amount_minor,
-        t.one_order_id, t.one_bag_id, t.merchant_id, t.id, null, t.date_created,
+        t.one_order_id, t.one_bag_id, t.merchant_id, t.id, null,
+        coalesce(t.date_created, t.date_last_modified),
         'transfer ' || t.id || ' pending to payout account ' || a.id || ', which '
             || concat_ws(', ',
                 case when not coalesce(a.is_active, false) then 'is not active' end,
@@ -205,5 +209,8 @@ select
         when kind in ('CAPTURE_MISSING', 'TRANSFER_MISSING', 'REVERSAL_MISSING') then 'high'
         else 'medium'
     end as severity,
-    *
+    * replace (
+        coalesce(detail, kind || ' on ' || subject || ': ' || amount_minor || ' ' || currency)
+            as detail
+    )
 from found

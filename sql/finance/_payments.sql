@@ -5,8 +5,8 @@ create or replace temp table fin_payments as
 select
     order_id,
     count(*) as payment_count,
-    arg_max(id, date_created) as payment_transaction_id,
-    arg_max(capture_status, date_created) as capture_status,
+    arg_max(id, (coalesce(date_created, date_last_modified), id)) as payment_transaction_id,
+    arg_max(capture_status, (coalesce(date_created, date_last_modified), id)) as capture_status,
     case
         when bool_or(finance_captured(capture_status)) then 'CAPTURED'
         when bool_or(capture_status in (
@@ -20,7 +20,8 @@ select
     cast(coalesce(sum(amount_minor) filter (where capture_status in (
         'AUTHORIZED', 'REQUIRES_PAYMENT_METHOD', 'REQUIRES_AUTHORIZATION', 'REQUIRES_ACTION'
     )), 0) as bigint) as uncaptured_minor,
-    min(date_created) as payment_created_at,
+    -- A payment without date_created is dated by its first known version.
+    min(coalesce(date_created, date_last_modified)) as payment_created_at,
     max(date_last_modified) filter (where capture_status = 'FAILED') as failed_at,
     count(distinct currency) as currencies,
     any_value(currency) as currency

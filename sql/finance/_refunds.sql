@@ -4,6 +4,7 @@
 create or replace temp table fin_refunds as
 with listed as (
     select b.id as bag_id, b.order_id, b.merchant_id, b.currency as bag_currency,
+        b.date_last_modified as bag_modified,
         unnest(cast(b.payload -> '$.refunds' as json[])) as r
     from core.bags as b
     where json_array_length(b.payload, '$.refunds') > 0
@@ -18,5 +19,8 @@ select
     coalesce(violet_money(r, '$.merchant_transfer_reversal_amount'), 0) as reversal_minor,
     r ->> '$.reason' as reason,
     r ->> '$.status' as status,
-    violet_ts(r ->> '$.date_created') as date_created
+    -- Undated refunds are dated by the bag version that lists them.
+    coalesce(
+        violet_ts(r ->> '$.date_created'), violet_ts(r ->> '$.date_last_modified'), bag_modified
+    ) as date_created
 from listed

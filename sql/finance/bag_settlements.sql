@@ -79,7 +79,8 @@ base as (
         coalesce(v.any_reversal_failed, false) as any_reversal_failed,
         coalesce(v.reversal_open, false) as reversal_open,
         p.payment_created_at,
-        p.payment_created_at + getvariable('transfer_grace') as transfer_due_at,
+        coalesce(p.payment_created_at, b.date_created, b.date_last_modified)
+            + getvariable('transfer_grace') as transfer_due_at,
         b.date_created
     from core.bags as b
     left join fin_payments as p on p.order_id = b.order_id

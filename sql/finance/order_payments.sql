@@ -31,7 +31,7 @@ select
     end as refund_state,
     coalesce(p.captured_minor, 0) - o.total_minor as difference_minor,
     p.payment_created_at,
-    o.date_created as order_created_at,
+    coalesce(o.date_created, o.date_last_modified) as order_created_at,
     (p.currencies > 1 or p.currency is distinct from o.currency) and p.order_id is not null
         or len(list_filter(b.currencies, lambda c: c is distinct from o.currency)) > 0
         as currency_mixed

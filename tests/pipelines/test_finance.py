@@ -331,3 +331,17 @@ def test_the_finance_notebook_runs_on_a_snapshot(
     assert done.returncode == 0, done.stderr
     assert "TRANSFER_MISSING" in done.stdout
     assert "capture_state" in done.stdout
+
+
+def test_missing_creation_dates_fall_back_to_the_entity_clock(
+    world: World, con: duckdb.DuckDBPyConnection
+) -> None:
+    """date_created is optional in practice: graces then run from date_last_modified."""
+    for table in ("orders", "bags", "payment_transactions", "transfers"):
+        con.execute(f"update core.{table} set date_created = null")
+    build_finance(con)
+    assert found(con) == expected(world)
+    nulls = con.execute(
+        "select count(*) from finance.exceptions where opened_at is null or age_days is null"
+    ).fetchone()
+    assert nulls == (0,)
