@@ -23,6 +23,7 @@ import httpx
 
 from ingest.probe import NotReady, wait_ready
 from pipelines import sql
+from pipelines.finance_models import queue
 from simulator.options import Options
 from simulator.truth import write_truth
 
@@ -35,9 +36,6 @@ def _metric(text: str, name: str) -> int:
         if line.startswith(name) and not line.startswith("#"):
             total += float(line.rsplit(" ", 1)[1])
     return int(total)
-
-
-EXCEPTION_COLUMNS = "kind, currency, amount_minor, order_id, bag_id, merchant_id, transfer_id"
 
 
 def _finance_summary(con: duckdb.DuckDBPyConnection) -> Counter[tuple[object, ...]]:
@@ -53,8 +51,7 @@ def _finance_summary(con: duckdb.DuckDBPyConnection) -> Counter[tuple[object, ..
     if as_of and as_of[0] is not None:
         day = as_of[0].date().isoformat()
         print(f"  exports and summary.md: {os.environ['VIOLET_DATA_DIR']}/reports/{day}/")
-    query = f"select {EXCEPTION_COLUMNS} from finance.exceptions"  # noqa: S608
-    return Counter(con.execute(query).fetchall())
+    return queue(con)
 
 
 def _injected(data_dir: Path, orders: int, seed: int) -> Counter[tuple[object, ...]]:
@@ -62,8 +59,7 @@ def _injected(data_dir: Path, orders: int, seed: int) -> Counter[tuple[object, .
     out = data_dir / "truth"
     write_truth(Options(seed=seed, orders=orders), out)
     with duckdb.connect() as con:
-        query = f"select {EXCEPTION_COLUMNS} from read_parquet(?)"  # noqa: S608
-        return Counter(con.execute(query, [str(out / "exceptions.parquet")]).fetchall())
+        return queue(con, "read_parquet(?)", [str(out / "exceptions.parquet")])
 
 
 def run(orders: int, seed: int, port: int) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, finance_models, reports
+from pipelines import comments, finance_models, models, reports
 from pipelines.core import CURRENT
 from pipelines.resources import FinanceSettings, Warehouse
 from pipelines.staging import POOL
@@ -38,17 +38,15 @@ def finance_marts(
         result = finance_models.build_finance(con, finance)
         comments.apply(con, ("finance",))
         rows = {
-            t: int((con.execute(f"select count(*) from finance.{t}").fetchone() or (0,))[0])  # noqa: S608
+            t: models.scalar(con, f"select count(*) from finance.{t}")  # noqa: S608
             for t in finance_models.MARTS
         }
-        exceptions_md = reports.exceptions_markdown(con)
-        money_md = reports.money_markdown(con)
-        settlements_md = reports.settlements_markdown(con)
+        summary = reports.summarize(con)
         merchants = con.execute(
             "select count(*) filter (where outstanding_minor <> 0), "
             "count(*) filter (where not can_receive_payouts) from finance.merchant_balances"
         ).fetchone() or (0, 0)
-        files = reports.export(con, warehouse.reports_dir, result.as_of)
+        files = reports.export(con, warehouse.reports_dir, result.as_of, summary)
     as_of = result.as_of.isoformat()
     report_dir = str(files[0].parent) if files else ""
     context.log.info(
@@ -66,7 +64,7 @@ def finance_marts(
             "dagster/row_count": rows["exceptions"],
             "new_in_run": result.opened,
             "resolved_in_run": result.resolved,
-            "open_by_kind": dg.MetadataValue.md(exceptions_md),
+            "open_by_kind": dg.MetadataValue.md(summary.exceptions),
         },
     )
     yield dg.MaterializeResult(
@@ -82,7 +80,7 @@ def finance_marts(
         metadata={
             **common,
             "dagster/row_count": rows["order_payments"],
-            "totals_by_currency": dg.MetadataValue.md(money_md),
+            "totals_by_currency": dg.MetadataValue.md(summary.money),
         },
     )
     yield dg.MaterializeResult(
@@ -90,8 +88,8 @@ def finance_marts(
         metadata={
             **common,
             "dagster/row_count": rows["bag_settlements"],
-            "by_state": dg.MetadataValue.md(settlements_md),
-            "totals_by_currency": dg.MetadataValue.md(money_md),
+            "by_state": dg.MetadataValue.md(summary.settlements),
+            "totals_by_currency": dg.MetadataValue.md(summary.money),
         },
     )
     yield dg.MaterializeResult(

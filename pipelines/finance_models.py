@@ -7,8 +7,10 @@ carries state from run to run (first seen, resolved).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -40,6 +42,21 @@ _NEWEST = " union all ".join(
     f"select max(date_last_modified) as t from core.{t}"  # noqa: S608 - fixed names
     for t in sql.CORE_ENTITIES
 )
+
+
+# What makes two exceptions the same problem, whatever their wording: how the queue is compared
+# with the simulator's truth (tests, demo).
+QUEUE_KEY = "kind, currency, amount_minor, order_id, bag_id, merchant_id, transfer_id"
+
+
+def queue(
+    con: duckdb.DuckDBPyConnection,
+    source: str = "finance.exceptions",
+    params: list[object] | None = None,
+) -> Counter[tuple[Any, ...]]:
+    """Exceptions (finance.exceptions, or e.g. `read_parquet(?)` of a truth file) as a multiset
+    of their QUEUE_KEY."""
+    return Counter(con.execute(f"select {QUEUE_KEY} from {source}", params or []).fetchall())  # noqa: S608
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -95,13 +96,24 @@ def settlements_markdown(con: duckdb.DuckDBPyConnection) -> str:
     )
 
 
-def summary_markdown(con: duckdb.DuckDBPyConnection, as_of: datetime) -> str:
-    return (
-        f"# Finance summary as of {as_of.isoformat()}\n\n"
-        f"## Open exceptions\n\n{exceptions_markdown(con)}\n\n"
-        f"## Money by currency\n\n{money_markdown(con)}\n\n"
-        f"## Bags by settlement state\n\n{settlements_markdown(con)}\n"
-    )
+class Summary(NamedTuple):
+    """The three Markdown tables finance reads, made once per run for the UI and summary.md."""
+
+    exceptions: str
+    money: str
+    settlements: str
+
+    def markdown(self, as_of: datetime) -> str:
+        return (
+            f"# Finance summary as of {as_of.isoformat()}\n\n"
+            f"## Open exceptions\n\n{self.exceptions}\n\n"
+            f"## Money by currency\n\n{self.money}\n\n"
+            f"## Bags by settlement state\n\n{self.settlements}\n"
+        )
+
+
+def summarize(con: duckdb.DuckDBPyConnection) -> Summary:
+    return Summary(exceptions_markdown(con), money_markdown(con), settlements_markdown(con))
 
 
 def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
@@ -112,7 +124,9 @@ def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
         os.close(fd)
 
 
-def export(con: duckdb.DuckDBPyConnection, reports_dir: Path, as_of: datetime) -> list[Path]:
+def export(
+    con: duckdb.DuckDBPyConnection, reports_dir: Path, as_of: datetime, summary: Summary
+) -> list[Path]:
     """Write the exports and summary.md into reports_dir/<as_of date>/. Each file is written
     under a temporary name, synced, then renamed over the previous one: a reader never sees a
     half-written file, and a re-run on the same day replaces that day's files."""
@@ -133,7 +147,7 @@ def export(con: duckdb.DuckDBPyConnection, reports_dir: Path, as_of: datetime) -
             con.execute(f"copy ({query}) to '{target}' ({options})")
             publish(tmp, final)
     tmp = out / ".summary.md.tmp"
-    tmp.write_text(summary_markdown(con, as_of))
+    tmp.write_text(summary.markdown(as_of))
     publish(tmp, out / "summary.md")
     _fsync(out, os.O_RDONLY | os.O_DIRECTORY)
     return written

@@ -16,6 +16,7 @@ joined as (
         t.currency as transfer_currency,
         t.merchant_id as transfer_merchant_id,
         b.id is not null as bag_known,
+        b.order_id,
         b.currency as bag_currency,
         finance_merchant_amount(
             b.sub_total_minor, b.tax_total_minor, b.shipping_total_minor,

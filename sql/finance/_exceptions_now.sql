@@ -61,51 +61,64 @@ transfer_missing as (
     where s.owed and s.transfer_count = 0 and s.transfer_due_at < getvariable('as_of')
 ),
 transfers as (
+    -- Each transfer with what it covers; the order and bag it is about when it covers one bag;
+    -- the first order and bag it names that the warehouse never received; its open errors.
     select
         t.*,
         c.bags,
-        c.order_ids,
         c.expected_minor,
         c.all_known,
         c.currency_mixed,
-        c.unknown_bag_id
+        case when c.bags = 1 then c.order_ids[1] end as one_order_id,
+        case when c.bags = 1 then c.first_bag_id end as one_bag_id,
+        c.unknown_bag_id,
+        u.unknown_order_id,
+        e.failed_at,
+        e.messages
     from core.transfers as t
     left join (
         select
-            c.transfer_id,
+            transfer_id,
             count(*) as bags,
-            list(distinct b.order_id) filter (where b.order_id is not null) as order_ids,
-            sum(c.expected_minor) as expected_minor,
-            bool_and(c.bag_known) as all_known,
-            coalesce(bool_or(c.currency_mixed), false) as currency_mixed,
-            min(c.bag_id) filter (where not c.bag_known) as unknown_bag_id
-        from fin_coverage as c
-        left join core.bags as b on b.id = c.bag_id
-        group by c.transfer_id
+            list(distinct order_id) filter (where order_id is not null) as order_ids,
+            min(bag_id) as first_bag_id,
+            sum(expected_minor) as expected_minor,
+            bool_and(bag_known) as all_known,
+            coalesce(bool_or(currency_mixed), false) as currency_mixed,
+            min(bag_id) filter (where not bag_known) as unknown_bag_id
+        from fin_coverage
+        group by transfer_id
     ) as c on c.transfer_id = t.id
-),
-single as (
-    -- The order and bag a transfer is about, when it covers exactly one bag.
-    select
-        t.*,
-        case when t.bags = 1 then t.order_ids[1] end as one_order_id,
-        case when t.bags = 1 then try_cast(t.related_bags[1] as bigint) end as one_bag_id
-    from transfers as t
+    left join (
+        select r.transfer_id, min(r.order_id) as unknown_order_id
+        from (
+            select id as transfer_id, try_cast(unnest(related_orders) as bigint) as order_id
+            from core.transfers
+        ) as r
+        anti join core.orders as known on known.id = r.order_id
+        where r.order_id is not null
+        group by r.transfer_id
+    ) as u on u.transfer_id = t.id
+    left join (
+        select
+            transfer_id,
+            max(date_created) filter (where error_code = 4460) as failed_at,
+            string_agg(error_message, '; ') as messages
+        from fin_transfer_errors
+        where not resolved
+        group by transfer_id
+    ) as e on e.transfer_id = t.id
 ),
 transfer_level as (
     -- TRANSFER_FAILED: the transfer's status is FAILED.
     select
         'TRANSFER_FAILED', 'transfer:' || t.id, t.currency, t.amount_minor, t.one_order_id,
         t.one_bag_id, t.merchant_id, t.id, null,
-        coalesce((select max(e.date_created) from fin_transfer_errors as e
-                  where e.transfer_id = t.id and e.error_code = 4460 and not e.resolved),
-                 t.date_last_modified),
+        coalesce(t.failed_at, t.date_last_modified),
         'transfer ' || t.id || ' of ' || t.amount_minor || ' failed '
-            || finance_ts(t.date_last_modified) || coalesce(': ' || (
-                select string_agg(e.error_message, '; ') from fin_transfer_errors as e
-                where e.transfer_id = t.id and not e.resolved), '')
+            || finance_ts(t.date_last_modified) || coalesce(': ' || t.messages, '')
             || case when t.bags > 1 then ' (' || t.bags || ' bags)' else '' end
-    from single as t
+    from transfers as t
     where t.status = 'FAILED'
     union all
     -- TRANSFER_AMOUNT_MISMATCH: every covered bag known, amount <> Σ expected (or currencies mix).
@@ -122,40 +135,21 @@ transfer_level as (
                 || ' (' || case when t.amount_minor > t.expected_minor then '+' else '' end
                 || (t.amount_minor - t.expected_minor) || ')'
         end
-    from single as t
+    from transfers as t
     where t.all_known and (t.amount_minor <> t.expected_minor or t.currency_mixed)
     union all
     -- UNKNOWN_REFERENCE: the transfer names an order or bag the warehouse never received.
     select
-        'UNKNOWN_REFERENCE', 'transfer:' || t.id, t.currency, t.amount_minor, u.order_id,
-        u.bag_id, t.merchant_id, t.id, null,
+        'UNKNOWN_REFERENCE', 'transfer:' || t.id, t.currency, t.amount_minor, t.unknown_order_id,
+        t.unknown_bag_id, t.merchant_id, t.id, null,
         coalesce(t.date_created, t.date_last_modified),
         'transfer ' || t.id || ' names '
             || concat_ws(' / ',
-                case when u.order_id is not null then 'order ' || u.order_id end,
-                case when u.bag_id is not null then 'bag ' || u.bag_id end)
+                case when t.unknown_order_id is not null then 'order ' || t.unknown_order_id end,
+                case when t.unknown_bag_id is not null then 'bag ' || t.unknown_bag_id end)
             || ', never received'
-    from single as t
-    join (
-        select coalesce(o.transfer_id, b.transfer_id) as id, o.order_id, b.bag_id
-        from (
-            select r.transfer_id, min(r.order_id) as order_id
-            from (
-                select id as transfer_id, try_cast(unnest(related_orders) as bigint) as order_id
-                from core.transfers
-            ) as r
-            anti join core.orders as known on known.id = r.order_id
-            where r.order_id is not null
-            group by r.transfer_id
-        ) as o
-        full join (
-            select transfer_id, min(bag_id) as bag_id
-            from fin_coverage
-            where not bag_known
-            group by transfer_id
-        ) as b on b.transfer_id = o.transfer_id
-    ) as u on u.id = t.id
-    where (u.order_id is not null or u.bag_id is not null)
+    from transfers as t
+    where (t.unknown_order_id is not null or t.unknown_bag_id is not null)
         and coalesce(t.date_created, t.date_last_modified)
             < getvariable('as_of') - getvariable('reference_grace')
     union all
@@ -171,7 +165,7 @@ transfer_level as (
                 case when len(a.past_due) > 0
                     then 'has requirements past due (' || array_to_string(a.past_due, ', ') || ')'
                 end)
-    from single as t
+    from transfers as t
     join core.payout_accounts as a on a.id = t.payout_account_id
     where t.status = 'PENDING'
         and (not coalesce(a.is_active, false) or not coalesce(a.payouts_enabled, false)
@@ -183,11 +177,7 @@ reversal as (
         'REVERSAL_' || r.reversal_state, 'transfer:' || r.transfer_id || '/refund:' || r.refund_id,
         r.currency, r.reversal_minor, r.order_id, r.bag_id, r.merchant_id, r.transfer_id,
         r.refund_id,
-        case when r.reversal_state = 'FAILED'
-            then coalesce((select max(e.date_created) from fin_transfer_errors as e
-                           where e.transfer_id = r.transfer_id and e.refund_id = r.refund_id
-                               and not e.resolved), r.date_created)
-            else r.date_created end,
+        coalesce(r.failed_at, r.date_created),
         'refund ' || r.refund_id || ' of bag ' || r.bag_id || ' ('
             || lower(coalesce(r.reason, 'refund')) || ' ' || coalesce(finance_ts(r.date_created), '')
             || '): reversal of ' || r.reversal_minor || ' from transfer ' || r.transfer_id

@@ -19,14 +19,16 @@ with refunds as (
     where r.reversal_minor > 0
 ),
 failed as (
-    select distinct transfer_id, refund_id
+    select transfer_id, refund_id, max(date_created) as failed_at
     from fin_transfer_errors
     where not resolved and refund_id is not null
+    group by all
 ),
 ranked as (
     select
         r.*,
         f.refund_id is not null as reversal_failed,
+        f.failed_at,
         row_number() over (
             partition by r.transfer_id, f.refund_id is not null
             order by r.date_created nulls last, r.refund_id
@@ -38,7 +40,7 @@ ranked as (
 )
 select
     refund_id, bag_id, order_id, merchant_id, currency, amount_minor, reversal_minor, reason,
-    date_created, transfer_id,
+    date_created, transfer_id, failed_at,
     case
         when transfer_id is null then 'NO_TRANSFER'
         when reversal_failed then 'FAILED'

@@ -21,25 +21,24 @@ import pytest
 
 from pipelines import models
 from pipelines.finance_checks import CHECKS
-from pipelines.finance_models import KINDS, build_finance, parse_as_of
+from pipelines.finance_models import KINDS, build_finance, parse_as_of, queue
 from pipelines.resources import FinanceSettings
 from simulator import anomalies
 from simulator.options import Options
 
 from .conftest import World, build, make_world
 
-COMPARED = "kind, currency, amount_minor, order_id, bag_id, merchant_id, transfer_id"
 Row = tuple[object, ...]
 
 
 def found(con: duckdb.DuckDBPyConnection) -> Counter[Row]:
-    return Counter(con.execute(f"select {COMPARED} from finance.exceptions").fetchall())
+    return queue(con)
 
 
 def expected(world: World) -> Counter[Row]:
     path = str(world.truth_dir / "exceptions.parquet")
     with duckdb.connect() as con:
-        return Counter(con.execute(f"select {COMPARED} from read_parquet(?)", [path]).fetchall())
+        return queue(con, "read_parquet(?)", [path])
 
 
 def copy_of(path: Path, tmp_path: Path) -> duckdb.DuckDBPyConnection:
