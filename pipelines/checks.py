@@ -57,19 +57,23 @@ def _keys(table: str) -> tuple[dg.AssetCheckSpec, Evaluate]:
         "id_unique_not_null",
         asset=CURRENT[table],
         blocking=True,
-        description=f"core.{table}: id is never null and appears once.",
+        description=f"core.{table}: id is never null and appears once; every row has its payload.",
     )
 
     def evaluate(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetCheckResult:
-        nulls, dupes = con.execute(
-            f"select count(*) filter (where id is null), count(id) - count(distinct id) "  # noqa: S608
-            f"from core.{table}"
-        ).fetchone() or (0, 0)
+        nulls, dupes, no_payload = con.execute(
+            f"select count(*) filter (where id is null), count(id) - count(distinct id), "  # noqa: S608
+            f"count(*) filter (where payload is null) from core.{table}"
+        ).fetchone() or (0, 0, 0)
         return dg.AssetCheckResult(
             asset_key=spec.asset_key,
             check_name=spec.name,
-            passed=nulls == 0 and dupes == 0,
-            metadata={"null_ids": int(nulls), "duplicate_ids": int(dupes)},
+            passed=nulls == 0 and dupes == 0 and no_payload == 0,
+            metadata={
+                "null_ids": int(nulls),
+                "duplicate_ids": int(dupes),
+                "rows_without_payload": int(no_payload),
+            },
         )
 
     return spec, evaluate

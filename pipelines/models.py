@@ -164,7 +164,10 @@ ALL_EVENTS = "(select * from staging.events where quarantine_reason is null)"
 
 
 def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
-    """Bring every core entity's history and current state up to date with staging.events."""
+    """Bring every core entity's history and current state up to date with staging.events.
+
+    Every history first (order JSON parsed once for all four order-derived entities, see
+    _order_docs.sql), then every current table, whose payloads are fetched in one pass."""
     sql.prepare(con)
     result = CoreResult()
     with transaction(con):
@@ -180,46 +183,98 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
             # First build: every event is changed; read in place so that payloads are not copied.
             changed = ALL_EVENTS
         result.changed_events = scalar(con, f"select count(*) from {changed}")  # noqa: S608
-        have_sources = False
+        modes = {table: _mode(con, table, since) for table in sql.CORE_ENTITIES}
+        if "rederive" in modes.values():
+            sql.run(con, "core", "_sources")
+        # Order JSON is parsed once, over every event some order-derived table reads.
+        docs = ORDER_DOCS_SOURCE if any(modes[t] == "rederive" for t in ORDER_TABLES) else changed
+        sql.run(con, "core", "_order_docs", events=docs)
+        docs_changed = (
+            "order_docs"
+            if docs == changed
+            else "(select * from order_docs semi join changed_events using (event_key))"
+        )
+        # The other changed events, copied once (a fifth of the bytes): every entity's passes
+        # read them instead of scanning all of staging.events' payloads again.
+        con.execute(
+            "create or replace temp table entity_events as "  # noqa: S608
+            f"select * from {changed} where entity <> 'order'"
+        )
+        con.execute(f"create or replace temp table cur_all ({CUR_COLUMNS})")
         for table in sql.CORE_ENTITIES:
-            versions = sql.body("core", f"{table}_history")
-            current = sql.body("core", table)
-            sql.create_table_as(
-                con,
-                f"core.{table}_history",
-                "select *, date_last_modified as valid_from, null::timestamptz as valid_to, "  # noqa: S608
-                f"true as is_current from ({versions.replace('{events}', ALL_EVENTS)})",
-            )
-            sql.create_table_as(con, f"core.{table}", current)
-            if not since:
-                mode = "first"
-            elif scalar(
-                con,
-                f"select count(*) from core.{table}_history "  # noqa: S608 - fixed names
-                "semi join changed_events using (event_key)",
-            ):
-                mode = "rederive"
-            else:
-                mode = "keep"
-            if mode == "rederive" and not have_sources:
-                sql.run(con, "core", "_sources")
-                have_sources = True
+            _create_tables(con, table)
             sql.run(
                 con,
                 "core",
                 "_history_merge",
                 table=table,
-                current=current,
-                **_merge_inputs(table, versions, changed, mode),
+                **_merge_inputs(table, modes[table], "entity_events", docs_changed),
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")
             result.dropped_versions[table] = scalar(con, "select n from v_bad")
+        _write_current(con, changed)
         top = scalar(con, "select max(batch_id) from staging.events")
         set_watermark(con, "core", max(top, since))
     return result
 
 
-def _merge_inputs(table: str, versions: str, changed: str, mode: str) -> dict[str, str]:
+ORDER_TABLES = ("orders", "bags", "bag_skus", "payment_transactions")
+ORDER_DOCS_SOURCE = "source_events"
+CUR_COLUMNS = "tbl varchar, id bigint, event_key varchar"
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        scalar(
+            con,
+            "select count(*) from duckdb_tables() "
+            "where database_name = current_database() and schema_name = ? and table_name = ?",
+            [schema, name],
+        )
+    )
+
+
+def _mode(con: duckdb.DuckDBPyConnection, table: str, since: int) -> str:
+    """first: no history yet; rederive: a changed event already holds a version of this entity
+    (files loaded out of order gave it an earlier first delivery); keep: otherwise."""
+    if not since or not _table_exists(con, "core", f"{table}_history"):
+        return "first"
+    held = scalar(
+        con,
+        f"select count(*) from core.{table}_history "  # noqa: S608 - fixed names
+        "semi join changed_events using (event_key)",
+    )
+    return "rederive" if held else "keep"
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The entity's history (typed columns of its <table>_history.sql, validity) and current
+    table (the same columns and the payload). Histories of warehouses built before histories
+    lost their payload column lose it here."""
+    versions = sql.body("core", f"{table}_history")
+    shape = versions.replace("{events}", ALL_EVENTS).replace("{orders}", "order_docs")
+    sql.create_table_as(
+        con,
+        f"core.{table}_history",
+        "select *, date_last_modified as valid_from, null::timestamptz as valid_to, "  # noqa: S608
+        f"true as is_current from ({shape})",
+    )
+    if scalar(
+        con,
+        "select count(*) from duckdb_columns() where database_name = current_database() "
+        "and schema_name = 'core' and table_name = ? and column_name = 'payload'",
+        [f"{table}_history"],
+    ):
+        con.execute(f"alter table core.{table}_history drop column payload")
+    sql.create_table_as(
+        con,
+        f"core.{table}",
+        "select * exclude (valid_from, valid_to, is_current), null::json as payload "  # noqa: S608
+        f"from core.{table}_history",
+    )
+
+
+def _merge_inputs(table: str, mode: str, changed: str, docs_changed: str) -> dict[str, str]:
     """The placeholders of _history_merge.sql for one entity.
 
     first: a first build, every event is new. keep: the changed events are all new to this
@@ -228,40 +283,72 @@ def _merge_inputs(table: str, versions: str, changed: str, mode: str) -> dict[st
     already held a version changed (files loaded out of order gave it an earlier first
     delivery), so every version of an affected id is derived again from all of its source
     events (temp table source_events, see _sources.sql), as if built from scratch.
+    changed: the changed events but orders; order events are read through temp table
+    order_docs, and docs_changed is its rows of changed events.
     """
+    versions = sql.body("core", f"{table}_history")
 
-    def over(events: str) -> str:
-        return versions.replace("{events}", events)
+    def over(events: str, orders: str) -> str:
+        return versions.replace("{events}", events).replace("{orders}", orders)
 
-    def picked(events: str) -> str:
-        return over(f"(select * from {events} semi join v_pick_events using (event_key))")  # noqa: S608
+    def picked(events: str, orders: str) -> str:
+        return over(
+            f"(select * from {events} semi join v_pick_events using (event_key))",  # noqa: S608
+            f"(select * from {orders} semi join v_pick_events using (event_key))",  # noqa: S608
+        )
 
     if mode == "first":
         return {
-            "versions_changed": over(changed),
+            "versions_changed": over(changed, docs_changed),
             "versions_all": "select * from v_new where false",
             "all": "v_new",
             "keep": "false",
-            "versions_picked": picked(changed),
+            "versions_picked": picked(changed, docs_changed),
         }
     if mode == "keep":
         return {
-            "versions_changed": over(changed),
+            "versions_changed": over(changed, docs_changed),
             "versions_all": (
                 "select id, date_last_modified, received_at, event_key "  # noqa: S608
                 f"from core.{table}_history union all select * from v_new"
             ),
             "all": "v_all",
             "keep": "true",
-            "versions_picked": picked(changed),
+            "versions_picked": picked(changed, docs_changed),
         }
     return {
-        "versions_changed": over(changed),
-        "versions_all": over("source_events"),
+        "versions_changed": over(changed, docs_changed),
+        "versions_all": over(ORDER_DOCS_SOURCE, "order_docs"),
         "all": "v_all",
         "keep": "false",
-        "versions_picked": picked("source_events"),
+        "versions_picked": picked(ORDER_DOCS_SOURCE, "order_docs"),
     }
+
+
+def _write_current(con: duckdb.DuckDBPyConnection, changed: str) -> None:
+    """Rewrite every entity's current rows for the ids whose history changed (temp table
+    cur_all). Payloads not already in the current table are read from their events in one pass:
+    from the changed events when they hold them all (the usual incremental case), else from
+    staging.events."""
+    con.execute(f"create or replace temp table cur_need ({CUR_COLUMNS})")
+    for table in sql.CORE_ENTITIES:
+        con.execute(
+            "insert into cur_need select a.tbl, a.id, a.event_key from cur_all as a "  # noqa: S608
+            f"anti join core.{table} as c on a.id = c.id and a.event_key = c.event_key "
+            "where a.tbl = ?",
+            [table],
+        )
+    keys = "(select distinct event_key from cur_need)"
+    missing = scalar(con, f"select count(*) from {keys} anti join {changed} using (event_key)")  # noqa: S608
+    source = ALL_EVENTS if missing else changed
+    con.execute(
+        "create or replace temp table need_events as "  # noqa: S608
+        f"select * from {source} semi join {keys} using (event_key)"
+    )
+    for table in sql.CORE_ENTITIES:
+        need = f"(select id, event_key from cur_need where tbl = '{table}')"  # noqa: S608
+        payloads = sql.body("core", table).replace("{events}", "need_events")
+        sql.run(con, "core", "_current", table=table, payloads=payloads.replace("{need}", need))
 
 
 def build_ops(con: duckdb.DuckDBPyConnection) -> int:

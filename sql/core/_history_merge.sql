@@ -5,14 +5,13 @@
 -- history rows or, when a changed event already held a version, the SELECT over temp table
 -- source_events); all (v_all, or v_new on a first build); keep (true: history rows whose event
 -- did not change are kept as they are rather than derived again); versions_picked (the SELECT
--- over the events that can hold a chosen version); current (the SELECT of its <table>.sql).
--- Both tables exist already (models.py creates them from the same SELECTs).
+-- over the events that can hold a chosen version). History rows carry typed columns, no payload:
+-- a version's JSON is its event's (staging.events.payload by event_key).
 -- Newest wins by the entity's own clock: current = greatest date_last_modified; one version per
 -- (id, date_last_modified), ties going to the latest received, then the greatest event key.
 -- Only ids with new versions are rebuilt, so the cost follows new data, not history.
--- Versions are chosen on narrow key rows; the wide rows (typed columns and payload) are derived
--- only for the chosen versions, and go straight into the history table: parsing JSON again
--- costs less than carrying payloads through temp tables.
+-- Versions are chosen on narrow key rows; the wide rows (typed columns) are derived
+-- only for the chosen versions, and go straight into the history table.
 create or replace temp table v_new as
 select v.id, v.date_last_modified, v.received_at, v.event_key from ({versions_changed}) as v;
 
@@ -69,7 +68,6 @@ from (
 inner join v_pick as p
     on v.id = p.id and v.date_last_modified = p.date_last_modified and v.event_key = p.event_key;
 
-delete from core.{table} where id in (select id from v_ids);
-
-insert into core.{table} by name
-select * from ({current}) as c where c.id in (select id from v_ids);
+-- The current version of every affected id: current state is rewritten for these after every
+-- history is merged (_current.sql), when their payloads are fetched in one pass.
+insert into cur_all select '{table}', id, event_key from v_pick where valid_to is null;

@@ -1,21 +1,9 @@
 -- grain: one row per version of a bag line (sku line id, the bag's date_last_modified).
--- Source: bags[].skus[] of every order version, parsed once per order event.
+-- Source: bags[].skus[] of every order version (placeholder orders: rows of order_docs).
 with
 bags as (
-    select
-        e.event_key,
-        e.received_at,
-        e.entity_id as event_order_id,
-        unnest(json_transform(e.payload, '{"bags": [{
-            "id": "VARCHAR", "order_id": "VARCHAR", "merchant_id": "VARCHAR",
-            "currency": "VARCHAR", "date_last_modified": "VARCHAR",
-            "skus": [{
-                "id": "VARCHAR", "sku_id": "VARCHAR", "offer_id": "VARCHAR", "name": "VARCHAR",
-                "quantity": "VARCHAR", "price": "VARCHAR", "line_price": "VARCHAR"
-            }]
-        }]}').bags) as b,
-    from {events} as e
-    where e.entity = 'order'
+    select d.event_key, d.received_at, d.entity_id as event_order_id, unnest(d.o.bags) as b,
+    from {orders} as d
 ),
 
 lines as (
@@ -38,5 +26,4 @@ select
     violet_minor(s.price) as price_minor,
     violet_minor(s.line_price) as line_price_minor,
     b.currency,
-    to_json(s) as payload,
 from lines

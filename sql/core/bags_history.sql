@@ -1,30 +1,10 @@
 -- grain: one row per version of a bag (id, date_last_modified). Source: the bags[] of every
--- order version; a bag's version is its own date_last_modified. Each order event's JSON is
--- parsed once into its bags' JSON, and each bag's JSON once into typed fields.
+-- order version (placeholder orders: rows of temp table order_docs); a bag's version is its own
+-- date_last_modified.
 with
-raw_bags as (
-    select
-        e.event_key,
-        e.received_at,
-        e.entity_id as event_order_id,
-        unnest(json_transform(e.payload, '{"bags": ["JSON"]}').bags) as raw_bag,
-    from {events} as e
-    where e.entity = 'order'
-),
-
-parsed as (
-    select
-        r.*,
-        json_transform(r.raw_bag, '{
-            "id": "VARCHAR", "order_id": "VARCHAR", "merchant_id": "VARCHAR",
-            "merchant_name": "VARCHAR", "external_id": "VARCHAR", "status": "VARCHAR",
-            "fulfillment_status": "VARCHAR", "financial_status": "VARCHAR",
-            "dispute_status": "VARCHAR", "currency": "VARCHAR", "sub_total": "VARCHAR",
-            "shipping_total": "VARCHAR", "tax_total": "VARCHAR", "discount_total": "VARCHAR",
-            "total": "VARCHAR", "commission_rate": "VARCHAR", "date_created": "VARCHAR",
-            "date_last_modified": "VARCHAR", "skus": ["JSON"]
-        }') as b,
-    from raw_bags as r
+bags as (
+    select d.event_key, d.received_at, d.entity_id as event_order_id, unnest(d.o.bags) as b,
+    from {orders} as d
 )
 
 select
@@ -49,5 +29,4 @@ select
     try_cast(b.commission_rate as decimal(9, 4)) as commission_rate,
     coalesce(len(b.skus), 0) as sku_count,
     violet_ts(b.date_created) as date_created,
-    raw_bag as payload,
-from parsed
+from bags

@@ -12,6 +12,5 @@ select
     e.payload ->> '$.type' as type,
     e.payload ->> '$.handle' as handle,
     violet_ts(e.payload ->> '$.date_created') as date_created,
-    e.payload,
 from {events} as e
 where e.entity = 'collection'

@@ -14,6 +14,5 @@ select
     e.payload ->> '$.default_currency' as default_currency,
     try_cast(e.payload ->> '$.commission_rate' as decimal(9, 4)) as commission_rate,
     violet_ts(e.payload ->> '$.date_created') as date_created,
-    e.payload,
 from {events} as e
 where e.entity = 'merchant'

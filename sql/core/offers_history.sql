@@ -15,6 +15,5 @@ select
     e.payload ->> '$.currency' as currency,
     coalesce(json_array_length(e.payload, '$.skus'), 0) as sku_count,
     violet_ts(e.payload ->> '$.date_created') as date_created,
-    e.payload,
 from {events} as e
 where e.entity = 'offer'

@@ -1,4 +1,25 @@
--- grain: one row per payment transaction id: its current state, the newest version in core.payment_transactions_history.
-select * exclude (valid_from, valid_to, is_current)
-from core.payment_transactions_history
-where is_current
+-- grain: one row per payment transaction id: its current state, the newest version in
+-- core.payment_transactions_history, with the payload that holds it: the event's own for the
+-- PAYMENT_TRANSACTION_* topics, else its element of the order's payment_transactions[]. This
+-- file selects those payloads (placeholders: need, the (id, event_key) of the versions whose
+-- payload is wanted; events, events holding them); _current.sql joins them to the history's
+-- current rows.
+with
+embedded as (
+    select
+        e.event_key,
+        unnest(cast(e.payload -> '$.payment_transactions' as json[])) as payload,
+    from {events} as e
+    semi join {need} as n using (event_key)
+    where e.entity = 'order'
+)
+
+select n.id, n.event_key, e.payload
+from {need} as n
+inner join {events} as e using (event_key)
+where e.entity = 'payment_transaction'
+union all
+select n.id, n.event_key, p.payload
+from embedded as p
+inner join {need} as n
+    on n.event_key = p.event_key and n.id = violet_minor(p.payload ->> '$.id')

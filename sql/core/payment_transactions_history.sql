@@ -1,25 +1,14 @@
 -- grain: one row per version of a payment transaction (id, date_last_modified). Sources: the
--- PAYMENT_TRANSACTION_* topics and payment_transactions[] embedded in orders; either way the
--- newest date_last_modified wins. Each event's JSON is parsed once.
+-- PAYMENT_TRANSACTION_* topics (placeholder events) and payment_transactions[] embedded in
+-- orders (placeholder orders: rows of order_docs); either way the newest date_last_modified
+-- wins. Each JSON document is parsed once.
 with
-sources as (
-    select e.payload as pt, e.received_at, e.event_key, null::bigint as order_id_from_order,
-    from {events} as e
-    where e.entity = 'payment_transaction'
-    union all
+own as (
     select
-        unnest(cast(e.payload -> '$.payment_transactions' as json[])) as pt,
         e.received_at,
         e.event_key,
-        e.entity_id,
-    from {events} as e
-    where e.entity = 'order'
-),
-
-parsed as (
-    select
-        sources.*,
-        json_transform(pt, '{
+        null::bigint as order_id_from_order,
+        json_transform(e.payload, '{
             "id": "VARCHAR", "order_id": "VARCHAR", "related_bags": ["VARCHAR"],
             "payment_provider": "VARCHAR", "payment_provider_transaction_id": "VARCHAR",
             "amount": "VARCHAR", "currency": "VARCHAR", "capture_status": "VARCHAR",
@@ -27,7 +16,20 @@ parsed as (
             "transfer_method": "VARCHAR", "errors": "JSON", "date_created": "VARCHAR",
             "date_last_modified": "VARCHAR"
         }') as p,
-    from sources
+    from {events} as e
+    where e.entity = 'payment_transaction'
+),
+
+embedded as (
+    select d.received_at, d.event_key, d.entity_id as order_id_from_order,
+        unnest(d.o.payment_transactions) as p,
+    from {orders} as d
+),
+
+sources as (
+    select * from own
+    union all
+    select * from embedded
 )
 
 select
@@ -47,5 +49,4 @@ select
     p.transfer_method,
     p.errors,
     violet_ts(p.date_created) as date_created,
-    pt as payload,
-from parsed
+from sources

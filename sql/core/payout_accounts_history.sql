@@ -24,6 +24,5 @@ select
     cast(e.payload -> '$.payment_provider_account.requirements.past_due' as varchar[]) as past_due,
     e.payload -> '$.errors' as errors,
     violet_ts(e.payload ->> '$.date_created') as date_created,
-    e.payload,
 from {events} as e
 where e.entity = 'payout_account'

@@ -13,6 +13,5 @@ select
     violet_int(e.payload, '$.total_products') as total_products,
     violet_int(e.payload, '$.total_collections') as total_collections,
     violet_ts(e.payload ->> '$.date_created') as date_created,
-    e.payload,
 from {events} as e
 where e.entity = 'sync'

@@ -20,6 +20,5 @@ select
     cast(e.payload -> '$.related_distributions' as varchar[]) as related_distributions,
     e.payload -> '$.errors' as errors,
     violet_ts(e.payload ->> '$.date_created') as date_created,
-    e.payload,
 from {events} as e
 where e.entity = 'transfer'

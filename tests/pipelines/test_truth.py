@@ -164,3 +164,32 @@ def test_each_history_has_one_row_per_distinct_version_sent(
     assert expected is not None
     assert expected[0] > 0
     assert versions == expected
+
+
+@pytest.mark.parametrize("table", sql.CORE_ENTITIES)
+def test_current_payload_is_the_current_versions_json(built: Path, table: str) -> None:
+    """History rows are typed only; current rows carry the JSON of their version: its id, and
+    (bag lines aside: they have no clock of their own) its date_last_modified."""
+    with duckdb.connect(str(built), read_only=True) as con:
+        rows, no_payload, wrong_id, wrong_clock = con.execute(
+            f"""
+            select
+                count(*),
+                count(*) filter (where payload is null),
+                count(*) filter (where payload ->> '$.id' <> id::varchar),
+                count(*) filter (where '{table}' <> 'bag_skus'
+                    and violet_ts(payload ->> '$.date_last_modified') <> date_last_modified),
+            from core.{table}
+            """
+        ).fetchone() or (0, 0, 0, 0)
+        history_columns = {
+            c
+            for (c,) in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'core' "
+                "and table_name = ?",
+                [f"{table}_history"],
+            ).fetchall()
+        }
+    assert rows > 0
+    assert (no_payload, wrong_id, wrong_clock) == (0, 0, 0)
+    assert "payload" not in history_columns
