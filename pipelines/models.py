@@ -155,7 +155,7 @@ def load_staging(
         con.execute(
             "drop view new_raw; drop table new_parsed; "
             "drop table event_candidates; "
-            "drop table event_first; drop table event_delivery_counts"
+            "drop table event_first; drop table event_delivery_counts; drop table delivery_kinds"
         )
     return result
 

@@ -40,23 +40,22 @@ decoded as (
 ),
 
 parsed as (
-    -- one parse for the fields checked at the door (JSON fragments keep their types visible)
+    -- one parse validates the body (payload: NULL when it is not JSON) and one reads the fields
+    -- checked at the door from the parsed value (JSON fragments keep their types visible)
     select
         d.*,
-        try(json_transform(d.body_text, '{
+        try_cast(d.body_text as json) as json_body,
+        json_transform(json_body, '{
             "id": "JSON", "date_last_modified": "VARCHAR", "total": "JSON", "amount": "JSON",
             "bags": "JSON"
-        }')) as doc,
+        }') as doc,
     from decoded as d
 ),
 
 typed as (
     select
         p.*,
-        case
-            when p.doc is not null and starts_with(ltrim(p.body_text), '{')
-                then p.body_text::json
-        end as payload,
+        case when starts_with(ltrim(p.body_text), '{') then p.json_body end as payload,
         t.entity,
         t.canonical_topic,
         coalesce(p.doc.id, 'null') <> 'null' as has_id,
@@ -89,55 +88,66 @@ final as (
 )
 
 select
-    * exclude (body, body_text, doc),
+    * exclude (body, body_text, json_body, doc),
     case when quarantine_reason is not null then body end as body,
 from final;
 
-insert into staging.deliveries by name
+-- first / retry / resend, by receive order within one delivery id (or body hash when the id is
+-- missing), over the new deliveries and the stored ones sharing their ids, on narrow rows, so
+-- that loading files in any order or in any number of batches gives the same answer. New rows
+-- are inserted with their kind; a stored row changes only when a file loaded late held an
+-- earlier delivery of its id.
+create or replace temp table delivery_kinds as
 select
-    delivery_id,
-    source_event_id,
-    topic,
-    canonical_topic,
-    entity,
-    webhook_id,
-    order_id,
-    bag_id,
-    headers,
-    body_sha256,
-    secret_id,
-    received_at,
+    rid,
     ingest_instance,
     sequence,
-    raw_file,
-    getvariable('batch_id') as batch_id,
-    event_key,
-    dedupe_key,
-    'first' as delivery_kind,
-    entity_id,
-    date_last_modified,
-    quarantine_reason,
-from new_parsed;
-
--- first / retry / resend, by receive order within one delivery id (or body hash when the id is
--- missing). Recomputed for every id this load touched, so loading files in any order or in any
--- number of batches gives the same answer.
-update staging.deliveries as d
-set delivery_kind = k.kind
+    case
+        when row_number() over (
+            partition by dedupe_key order by received_at, ingest_instance, sequence
+        ) > 1 then 'retry'
+        when source_event_id is not null then 'resend'
+        else 'first'
+    end as kind,
 from (
-    select
-        ingest_instance,
-        sequence,
-        case
-            when row_number() over (
-                partition by dedupe_key order by received_at, ingest_instance, sequence
-            ) > 1 then 'retry'
-            when source_event_id is not null then 'resend'
-            else 'first'
-        end as kind,
+    select rowid as rid, dedupe_key, received_at, ingest_instance, sequence, source_event_id,
+    from new_parsed
+    union all
+    select null, dedupe_key, received_at, ingest_instance, sequence, source_event_id,
     from staging.deliveries
     where dedupe_key in (select dedupe_key from new_parsed)
-) as k
+);
+
+insert into staging.deliveries by name
+select
+    n.delivery_id,
+    n.source_event_id,
+    n.topic,
+    n.canonical_topic,
+    n.entity,
+    n.webhook_id,
+    n.order_id,
+    n.bag_id,
+    n.headers,
+    n.body_sha256,
+    n.secret_id,
+    n.received_at,
+    n.ingest_instance,
+    n.sequence,
+    n.raw_file,
+    getvariable('batch_id') as batch_id,
+    n.event_key,
+    n.dedupe_key,
+    k.kind as delivery_kind,
+    n.entity_id,
+    n.date_last_modified,
+    n.quarantine_reason,
+from new_parsed as n
+inner join delivery_kinds as k on k.rid = n.rowid;
+
+update staging.deliveries as d
+set delivery_kind = k.kind
+from (select * from delivery_kinds where rid is null) as k
 where d.ingest_instance = k.ingest_instance
     and d.sequence = k.sequence
     and d.delivery_kind <> k.kind;
