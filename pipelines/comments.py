@@ -241,21 +241,24 @@ def missing(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def apply(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> None:
-    """COMMENT every table and column of `schemas` that has a description."""
+    """COMMENT every table and column of `schemas` that has a description (only those whose
+    comment differs: a COMMENT is a catalog write, and most runs change none)."""
     rows = con.execute(
-        "select schema_name, table_name, column_name from duckdb_columns() "
-        "where schema_name in (select unnest(?)) and not internal",
+        "select c.schema_name, c.table_name, c.column_name, c.comment, t.comment "
+        "from duckdb_columns() as c join duckdb_tables() as t using (database_oid, table_oid) "
+        "where c.database_name = current_database() and c.schema_name in (select unnest(?)) "
+        "and not c.internal",
         [list(schemas)],
     ).fetchall()
     statements = []
-    for schema, table in sorted({(s, t) for s, t, _ in rows}):
-        if f"{schema}.{table}" in TABLES:
-            statements.append(
-                f"comment on table {schema}.{table} is {_quote(TABLES[f'{schema}.{table}'])}"
-            )
-    for schema, table, column in rows:
+    tables = {(schema, table): table_comment for schema, table, _, _, table_comment in rows}
+    for (schema, table), current in sorted(tables.items()):
+        text = TABLES.get(f"{schema}.{table}")
+        if text is not None and text != current:
+            statements.append(f"comment on table {schema}.{table} is {_quote(text)}")
+    for schema, table, column, current, _ in rows:
         text = describe(schema, table, column)
-        if text is not None:
+        if text is not None and text != current:
             statements.append(f'comment on column {schema}.{table}."{column}" is {_quote(text)}')
     if statements:
         con.execute(";\n".join(statements))

@@ -186,19 +186,17 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
         modes = {table: _mode(con, table, since) for table in sql.CORE_ENTITIES}
         if "rederive" in modes.values():
             sql.run(con, "core", "_sources")
-        # Order JSON is parsed once, over every event some order-derived table reads.
+        # Order JSON is parsed once, over every event some order-derived table reads; the other
+        # entities read the changed events but orders (temp view entity_events).
         docs = ORDER_DOCS_SOURCE if any(modes[t] == "rederive" for t in ORDER_TABLES) else changed
         sql.run(con, "core", "_order_docs", events=docs)
-        docs_changed = (
-            "order_docs"
+        docs_changed, entity_changed = (
+            ("order_docs", "entity_events")
             if docs == changed
-            else "(select * from order_docs semi join changed_events using (event_key))"
-        )
-        # The other changed events, copied once (a fifth of the bytes): every entity's passes
-        # read them instead of scanning all of staging.events' payloads again.
-        con.execute(
-            "create or replace temp table entity_events as "  # noqa: S608
-            f"select * from {changed} where entity <> 'order'"
+            else (
+                "(select * from order_docs semi join changed_events using (event_key))",
+                "(select * from entity_events semi join changed_events using (event_key))",
+            )
         )
         con.execute(f"create or replace temp table cur_all ({CUR_COLUMNS})")
         for table in sql.CORE_ENTITIES:
@@ -208,7 +206,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
                 "core",
                 "_history_merge",
                 table=table,
-                **_merge_inputs(table, modes[table], "entity_events", docs_changed),
+                **_merge_inputs(table, modes[table], entity_changed, docs_changed),
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")
             result.dropped_versions[table] = scalar(con, "select n from v_bad")
@@ -345,6 +343,7 @@ def _write_current(con: duckdb.DuckDBPyConnection, changed: str) -> None:
         "create or replace temp table need_events as "  # noqa: S608
         f"select * from {source} semi join {keys} using (event_key)"
     )
+    sql.run(con, "core", "_current_orders")
     for table in sql.CORE_ENTITIES:
         need = f"(select id, event_key from cur_need where tbl = '{table}')"  # noqa: S608
         payloads = sql.body("core", table).replace("{events}", "need_events")

@@ -1,21 +1,13 @@
 -- grain: one row per bag line id: its current state, the newest version in
 -- core.bag_skus_history, with its JSON as found in bags[].skus[] of the order event that holds
--- it. This file selects those payloads (placeholders: need, the (id, event_key) of the versions
--- whose payload is wanted; events, events holding them); _current.sql joins them to the
--- history's current rows.
+-- it. This file selects those payloads (placeholder need: the (id, event_key) of the versions
+-- whose payload is wanted; input: temp table need_bags, see _current_orders.sql); _current.sql
+-- joins them to the history's current rows.
 with
-bags as (
-    select
-        e.event_key,
-        unnest(json_transform(e.payload, '{"bags": [{"skus": ["JSON"]}]}').bags) as b,
-    from {events} as e
-    semi join {need} as n using (event_key)
-    where e.entity = 'order'
-),
-
 lines as (
-    select event_key, unnest(b.skus) as payload,
-    from bags
+    select b.event_key, unnest(json_transform(b.payload, '{"skus": ["JSON"]}').skus) as payload,
+    from need_bags as b
+    semi join {need} as n using (event_key)
 )
 
 select n.id, n.event_key, l.payload

@@ -1,17 +1,14 @@
 -- grain: one row per payment transaction id: its current state, the newest version in
 -- core.payment_transactions_history, with the payload that holds it: the event's own for the
--- PAYMENT_TRANSACTION_* topics, else its element of the order's payment_transactions[]. This
--- file selects those payloads (placeholders: need, the (id, event_key) of the versions whose
--- payload is wanted; events, events holding them); _current.sql joins them to the history's
--- current rows.
+-- PAYMENT_TRANSACTION_* topics, else its element of the order's payment_transactions[] (temp
+-- table need_orders, see _current_orders.sql). This file selects those payloads (placeholders:
+-- need, the (id, event_key) of the versions whose payload is wanted; events, events holding
+-- them); _current.sql joins them to the history's current rows.
 with
 embedded as (
-    select
-        e.event_key,
-        unnest(cast(e.payload -> '$.payment_transactions' as json[])) as payload,
-    from {events} as e
+    select o.event_key, unnest(o.parts.payment_transactions) as payload,
+    from need_orders as o
     semi join {need} as n using (event_key)
-    where e.entity = 'order'
 )
 
 select n.id, n.event_key, e.payload
