@@ -77,7 +77,7 @@ COLUMNS: dict[str, str] = {
     "financial_status": "Bag financial status (PAID, REFUNDED, ...).",
     "fulfillment_status": "Bag fulfillment status (PROCESSING, SHIPPED, DELIVERED, ...).",
     "handle": "Collection handle.",
-    "headers": "Stored request headers (JSON object; credentials redacted).",
+    "headers": "Request headers as stored in raw (JSON object; credentials redacted).",
     "id": "Violet id of the entity.",
     "ingest_instance": "Ingest process that stored the delivery.",
     "is_active": "Whether the payout account is the merchant's active one.",

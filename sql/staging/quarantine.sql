@@ -13,8 +13,11 @@ create table if not exists staging.quarantine (
     raw_file varchar,
     batch_id bigint,
     reason varchar,
-    body blob
+    body blob,
+    headers varchar
 );
+
+alter table staging.quarantine add column if not exists headers varchar;
 
 -- build: the statements below run on each load; the table definition above runs first.
 insert into staging.quarantine by name
@@ -29,5 +32,6 @@ select
     getvariable('batch_id') as batch_id,
     quarantine_reason as reason,
     body,
+    headers,
 from new_parsed
 where quarantine_reason is not null;
