@@ -157,19 +157,19 @@ def step_times(data_dir: Path) -> str:
     """Each step's duration in the newest run recorded in the data directory's Dagster
     instance (the rest of a run's time is process start and Dagster's own bookkeeping)."""
     import dagster as dg
+    from dagster._core.execution.plan.objects import StepSuccessData
 
     home = data_dir / "dagster_home"
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs(limit=1)
         if not runs:
             return "(no run)"
-        steps = [
-            (record.step_key or "?", event.event_specific_data.duration_ms / 1000)
-            for record in instance.all_logs(runs[0].run_id)
-            if (event := record.dagster_event) is not None
-            and event.event_type_value == "STEP_SUCCESS"
-            and event.event_specific_data is not None
-        ]
+        steps = []
+        for record in instance.all_logs(runs[0].run_id):
+            event = record.dagster_event
+            data = None if event is None else event.event_specific_data
+            if isinstance(data, StepSuccessData):
+                steps.append((record.step_key or "?", data.duration_ms / 1000))
     total = sum(seconds for _, seconds in steps)
     return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps) + (
         f" (sum {total:.1f} s)"
