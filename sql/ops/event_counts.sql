@@ -20,34 +20,35 @@ deliveries as (
     select
         cast(received_at at time zone 'UTC' as date) as day,
         coalesce(canonical_topic, topic, '(none)') as topic,
-        event_key,
-        delivery_kind,
-        quarantine_reason,
-        received_at,
-        ingest_instance,
-        sequence,
+        count(*) as deliveries,
+        count_if(delivery_kind = 'retry') as retries,
+        count_if(delivery_kind = 'resend') as resends,
+        count_if(quarantine_reason is not null) as quarantined,
     from staging.deliveries
     where cast(received_at at time zone 'UTC' as date) in (select day from touched_days)
+    group by all
 ),
 
 firsts as (
-    -- a logical event counts on the day its first delivery arrived
-    select event_key, min(received_at) as first_received_at,
-    from staging.deliveries
-    where event_key in (select event_key from deliveries)
-    group by event_key
+    -- a logical event counts on the day its first delivery arrived, under that delivery's
+    -- topic; staging.events holds exactly that delivery's time, topic and quarantine reason
+    select
+        cast(received_at at time zone 'UTC' as date) as day,
+        topic,
+        count(*) as unique_events,
+    from staging.events
+    where quarantine_reason is null
+        and cast(received_at at time zone 'UTC' as date) in (select day from touched_days)
+    group by all
 )
 
 select
     d.day,
     d.topic,
-    count(*) as deliveries,
-    count(distinct d.event_key) filter (
-        where d.received_at = f.first_received_at and d.quarantine_reason is null
-    ) as unique_events,
-    count_if(d.delivery_kind = 'retry') as retries,
-    count_if(d.delivery_kind = 'resend') as resends,
-    count_if(d.quarantine_reason is not null) as quarantined,
+    d.deliveries,
+    coalesce(f.unique_events, 0) as unique_events,
+    d.retries,
+    d.resends,
+    d.quarantined,
 from deliveries as d
-inner join firsts as f using (event_key)
-group by all;
+left join firsts as f using (day, topic);

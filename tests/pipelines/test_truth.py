@@ -193,3 +193,35 @@ def test_current_payload_is_the_current_versions_json(built: Path, table: str) -
     assert rows > 0
     assert (no_payload, wrong_id, wrong_clock) == (0, 0, 0)
     assert "payload" not in history_columns
+
+
+def test_event_counts_count_every_delivery_and_each_event_once(built: Path) -> None:
+    """ops.event_counts against counts made another way from staging.deliveries alone: an event
+    counts once, on the day and under the topic of its first delivery, unless that delivery is
+    quarantined."""
+    with duckdb.connect(str(built), read_only=True) as con:
+        got = con.execute(
+            "select day, topic, deliveries, unique_events, retries, resends, quarantined "
+            "from ops.event_counts order by all"
+        ).fetchall()
+        expected = con.execute(
+            """
+            with d as (
+                select *, cast(received_at at time zone 'UTC' as date) as day,
+                    coalesce(canonical_topic, topic, '(none)') as t,
+                    row_number() over (partition by event_key
+                        order by received_at, ingest_instance, sequence) = 1 as is_first,
+                from staging.deliveries
+            )
+            select day, t, count(*), count_if(is_first and quarantine_reason is null),
+                count_if(delivery_kind = 'retry'), count_if(delivery_kind = 'resend'),
+                count_if(quarantine_reason is not null)
+            from d group by all order by all
+            """
+        ).fetchall()
+        events = con.execute(
+            "select count(*) from staging.events where quarantine_reason is null"
+        ).fetchone()
+    assert got == expected
+    assert events is not None
+    assert sum(row[3] for row in got) == events[0] > 0
