@@ -1,19 +1,32 @@
--- grain: one row per version of an offer (id, date_last_modified). Source: OFFER_* topics.
+-- grain: one row per version of an offer (id, date_last_modified). Source: OFFER_* topics, each
+-- payload parsed once. Ids and money as JSON fragments: an integer or NULL.
+with
+parsed as (
+    select
+        e.*,
+        json_transform(e.payload, '{
+            "name": "VARCHAR", "merchant_id": "JSON", "available": "VARCHAR",
+            "visible": "VARCHAR", "status": "VARCHAR", "min_price": "JSON", "max_price": "JSON",
+            "currency": "VARCHAR", "skus": "JSON", "date_created": "VARCHAR"
+        }') as f,
+    from {events} as e
+    where e.entity = 'offer'
+)
+
 select
-    e.entity_id as id,
-    e.date_last_modified,
-    e.received_at,
-    e.event_key,
-    e.topic as last_topic,
-    e.payload ->> '$.name' as name,
-    violet_int(e.payload, '$.merchant_id') as merchant_id,
-    try_cast(e.payload ->> '$.available' as boolean) as available,
-    try_cast(e.payload ->> '$.visible' as boolean) as visible,
-    e.payload ->> '$.status' as status,
-    violet_money(e.payload, '$.min_price') as min_price_minor,
-    violet_money(e.payload, '$.max_price') as max_price_minor,
-    e.payload ->> '$.currency' as currency,
-    coalesce(json_array_length(e.payload, '$.skus'), 0) as sku_count,
-    violet_ts(e.payload ->> '$.date_created') as date_created,
-from {events} as e
-where e.entity = 'offer'
+    entity_id as id,
+    date_last_modified,
+    received_at,
+    event_key,
+    topic as last_topic,
+    f.name,
+    violet_minor(f.merchant_id) as merchant_id,
+    try_cast(f.available as boolean) as available,
+    try_cast(f.visible as boolean) as visible,
+    f.status,
+    violet_minor(f.min_price) as min_price_minor,
+    violet_minor(f.max_price) as max_price_minor,
+    f.currency,
+    coalesce(json_array_length(f.skus), 0) as sku_count,
+    violet_ts(f.date_created) as date_created,
+from parsed

@@ -1,24 +1,37 @@
--- grain: one row per version of a transfer (id, date_last_modified). Source: TRANSFER_* topics.
--- payment_provider_id is also spelled payment_provider_transfer_id: both are read.
+-- grain: one row per version of a transfer (id, date_last_modified). Source: TRANSFER_* topics,
+-- each payload parsed once. payment_provider_id is also spelled payment_provider_transfer_id:
+-- both are read. Ids and money as JSON fragments: an integer or NULL (a string is not money).
+with
+parsed as (
+    select
+        e.*,
+        json_transform(e.payload, '{
+            "payment_provider_id": "VARCHAR", "payment_provider_transfer_id": "VARCHAR",
+            "payout_account_id": "JSON", "merchant_id": "JSON", "amount": "JSON",
+            "currency": "VARCHAR", "status": "VARCHAR", "payment_provider": "VARCHAR",
+            "related_orders": "JSON", "related_bags": "JSON", "related_distributions": "JSON",
+            "errors": "JSON", "date_created": "VARCHAR"
+        }') as t,
+    from {events} as e
+    where e.entity = 'transfer'
+)
+
 select
-    e.entity_id as id,
-    e.date_last_modified,
-    e.received_at,
-    e.event_key,
-    e.topic as last_topic,
-    coalesce(
-        e.payload ->> '$.payment_provider_id', e.payload ->> '$.payment_provider_transfer_id'
-    ) as payment_provider_id,
-    violet_int(e.payload, '$.payout_account_id') as payout_account_id,
-    violet_int(e.payload, '$.merchant_id') as merchant_id,
-    violet_money(e.payload, '$.amount') as amount_minor,
-    e.payload ->> '$.currency' as currency,
-    e.payload ->> '$.status' as status,
-    e.payload ->> '$.payment_provider' as payment_provider,
-    cast(e.payload -> '$.related_orders' as varchar[]) as related_orders,
-    cast(e.payload -> '$.related_bags' as varchar[]) as related_bags,
-    cast(e.payload -> '$.related_distributions' as varchar[]) as related_distributions,
-    e.payload -> '$.errors' as errors,
-    violet_ts(e.payload ->> '$.date_created') as date_created,
-from {events} as e
-where e.entity = 'transfer'
+    entity_id as id,
+    date_last_modified,
+    received_at,
+    event_key,
+    topic as last_topic,
+    coalesce(t.payment_provider_id, t.payment_provider_transfer_id) as payment_provider_id,
+    violet_minor(t.payout_account_id) as payout_account_id,
+    violet_minor(t.merchant_id) as merchant_id,
+    violet_minor(t.amount) as amount_minor,
+    t.currency,
+    t.status,
+    t.payment_provider,
+    cast(t.related_orders as varchar[]) as related_orders,
+    cast(t.related_bags as varchar[]) as related_bags,
+    cast(t.related_distributions as varchar[]) as related_distributions,
+    t.errors,
+    violet_ts(t.date_created) as date_created,
+from parsed
