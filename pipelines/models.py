@@ -210,6 +210,8 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
             )
             result.versions[table] = scalar(con, "select count(*) from v_new")
             result.dropped_versions[table] = scalar(con, "select n from v_bad")
+        # The parsed documents are done with: free their memory before payloads are read.
+        con.execute("drop view order_docs; drop view entity_events; drop table event_docs")
         _write_current(con, changed)
         top = scalar(con, "select max(batch_id) from staging.events")
         set_watermark(con, "core", max(top, since))
