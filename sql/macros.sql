@@ -19,3 +19,13 @@ create or replace macro violet_money(j, path) as violet_int(j, path);
 -- float such as 12.5 never turns into money by rounding.
 create or replace macro violet_minor(s) as
     case when regexp_full_match(s, '-?[0-9]+') then s::bigint end;
+
+-- The fields read from a payment transaction's JSON, on its own topics and embedded in orders'
+-- payment_transactions[] (json_transform shape; money and ids as text, see violet_minor).
+create or replace macro payment_transaction_shape() as '{
+    "id": "VARCHAR", "order_id": "VARCHAR", "related_bags": ["VARCHAR"],
+    "payment_provider": "VARCHAR", "payment_provider_transaction_id": "VARCHAR",
+    "amount": "VARCHAR", "currency": "VARCHAR", "capture_status": "VARCHAR",
+    "capture_method": "VARCHAR", "transfer_status": "VARCHAR", "transfer_method": "VARCHAR",
+    "errors": "JSON", "date_created": "VARCHAR", "date_last_modified": "VARCHAR"
+}';

@@ -28,14 +28,7 @@ select
                 "quantity": "VARCHAR", "price": "VARCHAR", "line_price": "VARCHAR"
             }]
         }],
-        "payment_transactions": [{
-            "id": "VARCHAR", "order_id": "VARCHAR", "related_bags": ["VARCHAR"],
-            "payment_provider": "VARCHAR", "payment_provider_transaction_id": "VARCHAR",
-            "amount": "VARCHAR", "currency": "VARCHAR", "capture_status": "VARCHAR",
-            "capture_method": "VARCHAR", "transfer_status": "VARCHAR",
-            "transfer_method": "VARCHAR", "errors": "JSON", "date_created": "VARCHAR",
-            "date_last_modified": "VARCHAR"
-        }]
+        "payment_transactions": [' || payment_transaction_shape() || ']
     }') end as o,
 from {events} as e;
 

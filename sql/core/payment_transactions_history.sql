@@ -8,14 +8,7 @@ own as (
         e.received_at,
         e.event_key,
         null::bigint as order_id_from_order,
-        json_transform(e.payload, '{
-            "id": "VARCHAR", "order_id": "VARCHAR", "related_bags": ["VARCHAR"],
-            "payment_provider": "VARCHAR", "payment_provider_transaction_id": "VARCHAR",
-            "amount": "VARCHAR", "currency": "VARCHAR", "capture_status": "VARCHAR",
-            "capture_method": "VARCHAR", "transfer_status": "VARCHAR",
-            "transfer_method": "VARCHAR", "errors": "JSON", "date_created": "VARCHAR",
-            "date_last_modified": "VARCHAR"
-        }') as p,
+        json_transform(e.payload, payment_transaction_shape()) as p,
     from {events} as e
     where e.entity = 'payment_transaction'
 ),
