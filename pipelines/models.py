@@ -343,7 +343,7 @@ def _write_current(con: duckdb.DuckDBPyConnection, changed: str) -> None:
     source = ALL_EVENTS if missing else changed
     con.execute(
         "create or replace temp table need_events as "  # noqa: S608
-        f"select * from {source} semi join {keys} using (event_key)"
+        f"select event_key, entity, payload from {source} semi join {keys} using (event_key)"
     )
     sql.run(con, "core", "_current_orders")
     for table in sql.CORE_ENTITIES:
