@@ -31,15 +31,15 @@ select distinct event_key from new_parsed;
 -- Each touched event's first delivery, chosen on narrow rows among the new deliveries and the
 -- event's current row, so that payloads are neither sorted nor copied.
 create or replace temp table event_candidates as
-select event_key, received_at, ingest_instance, sequence, false as is_old,
+select event_key, received_at, ingest_instance, sequence, false as is_old, rowid as rid,
 from new_parsed
 union all
-select event_key, received_at, ingest_instance, sequence, true as is_old,
+select event_key, received_at, ingest_instance, sequence, true as is_old, null as rid,
 from staging.events
 where event_key in (select event_key from touched_events);
 
 create or replace temp table event_first as
-select event_key, ingest_instance, sequence, is_old,
+select event_key, is_old, rid,
 from event_candidates
 qualify row_number() over (
     partition by event_key order by received_at, ingest_instance, sequence
@@ -94,6 +94,5 @@ select
     c.last_received_at,
     getvariable('batch_id') as batch_id,
 from new_parsed as n
-inner join (select ingest_instance, sequence from event_first where not is_old) as f
-    on n.ingest_instance = f.ingest_instance and n.sequence = f.sequence
+inner join (select rid from event_first where not is_old) as f on n.rowid = f.rid
 inner join event_delivery_counts as c on c.event_key = n.event_key;
