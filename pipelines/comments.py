@@ -15,7 +15,7 @@ TABLES: dict[str, str] = {
     "staging.topics": "Known Violet topics: the entity each one's body describes, canonical spelling.",
     "staging.deliveries": "One row per stored webhook delivery (raw Parquet row), typed and classified.",
     "staging.events": "One row per logical event (coalesce(X-Violet-Event-Id-Source, X-Violet-Event-Id, body hash)).",
-    "staging.quarantine": "Stored deliveries that cannot be modeled, with the reason and the body.",
+    "staging.quarantine": "Stored deliveries that cannot be modeled, with the reason, body and headers.",
     "ops.loaded_files": "Ledger of raw Parquet files loaded into staging: a file is loaded once.",
     "ops.model_state": "Watermarks: the last staging batch each incremental step has processed.",
     "ops.event_counts": "Per topic and day received: deliveries, unique events, retries, resends, quarantined.",
@@ -33,7 +33,8 @@ TABLES: dict[str, str] = {
 }
 for _entity in CORE_ENTITIES:
     TABLES[f"core.{_entity}_history"] = (
-        f"Every version of core.{_entity}: one row per (id, date_last_modified), with validity."
+        f"Every version of core.{_entity}: one row per (id, date_last_modified), with validity;"
+        " typed columns only (a version's JSON: staging.events.payload by event_key)."
     )
 
 COLUMNS: dict[str, str] = {
@@ -101,7 +102,9 @@ COLUMNS: dict[str, str] = {
     "p50_seconds": "Median lag in seconds.",
     "p95_seconds": "95th percentile lag in seconds.",
     "past_due": "Provider requirements past due (payouts stop while any are).",
-    "payload": "The entity's JSON as received (latest version for current state).",
+    "payload": "The entity's JSON as received: the event's body (staging.events), or the current"
+    " version's (core tables; bags, bag lines and embedded payment transactions: their element"
+    " of the order's JSON).",
     "payment_provider": "Payment provider (STRIPE, ...).",
     "payment_provider_account_id": "Provider's account id (Stripe acct_...).",
     "payment_provider_id": "Provider's transfer id (also spelled payment_provider_transfer_id).",
