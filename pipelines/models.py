@@ -215,6 +215,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
         _write_current(con, changed)
         top = scalar(con, "select max(batch_id) from staging.events")
         set_watermark(con, "core", max(top, since))
+        _drop_temp_tables(con)
     return result
 
 
@@ -323,6 +324,16 @@ def _merge_inputs(table: str, mode: str, changed: str, docs_changed: str) -> dic
         "keep": "false",
         "versions_picked": picked(ORDER_DOCS_SOURCE, "order_docs"),
     }
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the step's temp tables before the commit (the memory is the checkpoint's)."""
+    names = con.execute(
+        "select view_name, 'view' from duckdb_views() where temporary and not internal "
+        "union all select table_name, 'table' from duckdb_tables() where temporary"
+    ).fetchall()
+    for name, kind in names:
+        con.execute(f'drop {kind} if exists temp."{name}"')
 
 
 def _write_current(con: duckdb.DuckDBPyConnection, changed: str) -> None:
