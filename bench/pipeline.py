@@ -157,7 +157,6 @@ def step_times(data_dir: Path) -> str:
     """Each step's duration in the newest run recorded in the data directory's Dagster
     instance (the rest of a run's time is process start and Dagster's own bookkeeping)."""
     import dagster as dg
-    from dagster._core.execution.plan.objects import StepSuccessData
 
     home = data_dir / "dagster_home"
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -165,11 +164,10 @@ def step_times(data_dir: Path) -> str:
         if not runs:
             return "(no run)"
         steps = []
-        for record in instance.all_logs(runs[0].run_id):
-            event = record.dagster_event
-            data = None if event is None else event.event_specific_data
-            if isinstance(data, StepSuccessData):
-                steps.append((record.step_key or "?", data.duration_ms / 1000))
+        for record in instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_SUCCESS):
+            if record.dagster_event is not None:
+                seconds = record.dagster_event.step_success_data.duration_ms / 1000
+                steps.append((record.step_key or "?", seconds))
     total = sum(seconds for _, seconds in steps)
     return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps) + (
         f" (sum {total:.1f} s)"

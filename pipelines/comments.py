@@ -1,4 +1,5 @@
-"""DuckDB COMMENTs for every warehouse table and column, applied after each build step.
+"""DuckDB COMMENTs for every warehouse table and column, applied after each build step, and each
+table's Dagster asset spec (described by the same text).
 
 Column meanings are shared across tables (an `order_id` is an order id wherever it appears);
 a table may override one. A column without a description fails the definitions test, so a new
@@ -7,6 +8,9 @@ column cannot ship undocumented.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import dagster as dg
 import duckdb
 
 from pipelines.sql import CORE_ENTITIES
@@ -223,6 +227,17 @@ COLUMN_OVERRIDES: dict[str, str] = {
 
 def describe(schema: str, table: str, column: str) -> str | None:
     return COLUMN_OVERRIDES.get(f"{schema}.{table}.{column}") or COLUMNS.get(column)
+
+
+def table_spec(key: dg.AssetKey, deps: Iterable[dg.AssetKey] = ()) -> dg.AssetSpec:
+    """The asset of one warehouse table: its description, its schema as group, kind duckdb."""
+    return dg.AssetSpec(
+        key,
+        description=TABLES[".".join(key.path)],
+        group_name=key.path[0],
+        kinds={"duckdb"},
+        deps=list(deps),
+    )
 
 
 def _quote(text: str) -> str:

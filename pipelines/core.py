@@ -14,18 +14,11 @@ CURRENT = {t: dg.AssetKey(["core", t]) for t in sql.CORE_ENTITIES}
 HISTORY = {t: dg.AssetKey(["core", f"{t}_history"]) for t in sql.CORE_ENTITIES}
 
 
-def _spec(key: dg.AssetKey) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key,
-        description=comments.TABLES[".".join(key.path)],
-        group_name="core",
-        kinds={"duckdb"},
-        deps=[STAGING["events"]],
-    )
-
-
 @dg.multi_asset(
-    specs=[_spec(k) for k in [*CURRENT.values(), *HISTORY.values()]],
+    specs=[
+        comments.table_spec(k, deps=[STAGING["events"]])
+        for k in [*CURRENT.values(), *HISTORY.values()]
+    ],
     pool=POOL,
     can_subset=False,
 )

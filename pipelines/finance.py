@@ -16,16 +16,7 @@ KEYS = {t: dg.AssetKey(["finance", t]) for t in finance_models.MARTS}
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            key,
-            description=comments.TABLES[".".join(key.path)],
-            group_name="finance",
-            kinds={"duckdb"},
-            deps=list(CURRENT.values()),
-        )
-        for key in KEYS.values()
-    ],
+    specs=[comments.table_spec(key, deps=CURRENT.values()) for key in KEYS.values()],
     pool=POOL,
     can_subset=False,
 )

@@ -21,7 +21,6 @@ from pipelines.resources import FinanceSettings
 MARTS = ("order_payments", "bag_settlements", "merchant_balances", "exceptions", "exception_log")
 # The temp tables the marts are built from, in build order (sql/finance/_<name>.sql).
 STEPS = ("payments", "refunds", "coverage", "transfer_errors", "reversals")
-TEMP_TABLES = (*(f"fin_{s}" for s in STEPS), "fin_exceptions_now")
 
 KINDS = (
     "CAPTURE_MISSING",
@@ -130,5 +129,5 @@ def build_finance(
         sql.run(con, "finance", "exception_log")
         sql.run(con, "finance", "exceptions")
         result.open = scalar(con, "select count(*) from finance.exceptions")
-        con.execute("; ".join(f"drop table if exists {t}" for t in TEMP_TABLES))
+        sql.drop_temp(con)
     return result

@@ -152,11 +152,7 @@ def load_staging(
             con, "select count(*) from new_parsed where quarantine_reason is not null"
         )
         result.events_touched = scalar(con, "select count(*) from touched_events")
-        con.execute(
-            "drop view new_raw; drop table new_parsed; "
-            "drop table event_candidates; "
-            "drop table event_first; drop table event_delivery_counts; drop table delivery_kinds"
-        )
+        sql.drop_temp(con)
     return result
 
 
@@ -167,7 +163,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
     """Bring every core entity's history and current state up to date with staging.events.
 
     Every history first (order JSON parsed once for all four order-derived entities, see
-    _order_docs.sql), then every current table, whose payloads are fetched in one pass."""
+    _event_docs.sql), then every current table, whose payloads are fetched in one pass."""
     sql.prepare(con)
     result = CoreResult()
     with transaction(con):
@@ -189,7 +185,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
         # Order JSON is parsed once, over every event some order-derived table reads; the other
         # entities read the changed events but orders (temp view entity_events).
         docs = ORDER_DOCS_SOURCE if any(modes[t] == "rederive" for t in ORDER_TABLES) else changed
-        sql.run(con, "core", "_order_docs", events=docs)
+        sql.run(con, "core", "_event_docs", events=docs)
         docs_changed, entity_changed = (
             ("order_docs", "entity_events")
             if docs == changed
@@ -215,7 +211,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
         _write_current(con, changed)
         top = scalar(con, "select max(batch_id) from staging.events")
         set_watermark(con, "core", max(top, since))
-        _drop_temp_tables(con)
+        sql.drop_temp(con)
     return result
 
 
@@ -224,21 +220,10 @@ ORDER_DOCS_SOURCE = "source_events"
 CUR_COLUMNS = "tbl varchar, id bigint, event_key varchar"
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(
-        scalar(
-            con,
-            "select count(*) from duckdb_tables() "
-            "where database_name = current_database() and schema_name = ? and table_name = ?",
-            [schema, name],
-        )
-    )
-
-
 def _mode(con: duckdb.DuckDBPyConnection, table: str, since: int) -> str:
     """first: no history yet; rederive: a changed event already holds a version of this entity
     (files loaded out of order gave it an earlier first delivery); keep: otherwise."""
-    if not since or not _table_exists(con, "core", f"{table}_history"):
+    if not since or not sql.table_exists(con, f"core.{table}_history"):
         return "first"
     held = scalar(
         con,
@@ -324,16 +309,6 @@ def _merge_inputs(table: str, mode: str, changed: str, docs_changed: str) -> dic
         "keep": "false",
         "versions_picked": picked(ORDER_DOCS_SOURCE, "order_docs"),
     }
-
-
-def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Free the step's temp tables before the commit (the memory is the checkpoint's)."""
-    names = con.execute(
-        "select view_name, 'view' from duckdb_views() where temporary and not internal "
-        "union all select table_name, 'table' from duckdb_tables() where temporary"
-    ).fetchall()
-    for name, kind in names:
-        con.execute(f'drop {kind} if exists temp."{name}"')
 
 
 def _write_current(con: duckdb.DuckDBPyConnection, changed: str) -> None:

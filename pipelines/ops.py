@@ -14,16 +14,7 @@ KEYS = {t: dg.AssetKey(["ops", t]) for t in ("event_counts", "delivery_lag")}
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            key,
-            description=comments.TABLES[".".join(key.path)],
-            group_name="ops",
-            kinds={"duckdb"},
-            deps=[STAGING["deliveries"]],
-        )
-        for key in KEYS.values()
-    ],
+    specs=[comments.table_spec(key, deps=[STAGING["deliveries"]]) for key in KEYS.values()],
     pool=POOL,
     can_subset=False,
 )

@@ -67,15 +67,31 @@ def run(con: duckdb.DuckDBPyConnection, layer: str, name: str, **subst: str) -> 
 ZSTD_COLUMNS = ("payload",)
 
 
-def create_table_as(con: duckdb.DuckDBPyConnection, table: str, select: str) -> None:
-    """Create `table` (if missing) with the columns of `select`, large JSON columns zstd."""
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.name` is a table of the current database."""
     schema, name = table.split(".")
-    exists = con.execute(
+    row = con.execute(
         "select count(*) from duckdb_tables() "
         "where database_name = current_database() and schema_name = ? and table_name = ?",
         [schema, name],
     ).fetchone()
-    if exists and exists[0]:
+    return bool(row and row[0])
+
+
+def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every temp table and view of the connection: a step's scratch work, freed before
+    its commit (whose checkpoint otherwise has to make room for it)."""
+    names = con.execute(
+        "select view_name, 'view' from duckdb_views() where temporary and not internal "
+        "union all select table_name, 'table' from duckdb_tables() where temporary"
+    ).fetchall()
+    for name, kind in names:
+        con.execute(f'drop {kind} if exists temp."{name}"')
+
+
+def create_table_as(con: duckdb.DuckDBPyConnection, table: str, select: str) -> None:
+    """Create `table` (if missing) with the columns of `select`, large JSON columns zstd."""
+    if table_exists(con, table):
         return
     con.execute(f"create or replace temp table _shape as select * from ({select}) limit 0")  # noqa: S608
     columns = con.execute(

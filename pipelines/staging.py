@@ -14,15 +14,8 @@ LEDGER = dg.AssetKey(["ops", "loaded_files"])
 POOL = "warehouse"
 
 
-def _spec(key: dg.AssetKey) -> dg.AssetSpec:
-    name = ".".join(key.path)
-    return dg.AssetSpec(
-        key, description=comments.TABLES[name], group_name=key.path[0], kinds={"duckdb"}
-    )
-
-
 @dg.multi_asset(
-    specs=[_spec(k) for k in KEYS.values()] + [_spec(LEDGER)],
+    specs=[comments.table_spec(k) for k in [*KEYS.values(), LEDGER]],
     pool=POOL,
     can_subset=False,
 )
