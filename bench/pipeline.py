@@ -158,8 +158,8 @@ def step_times(data_dir: Path) -> str:
     instance (the rest of a run's time is process start and Dagster's own bookkeeping)."""
     import dagster as dg
 
-    home = data_dir / "dagster_home"
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    os.environ["DAGSTER_HOME"] = str(data_dir / "dagster_home")
+    with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs(limit=1)
         if not runs:
             return "(no run)"

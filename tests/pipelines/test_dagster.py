@@ -178,7 +178,7 @@ def test_sensor_requests_a_run_only_for_new_files(world: World, tmp_path: Path) 
 
 
 def test_cli_materialize_records_the_run_and_fails_on_a_broken_key(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data_dir = tmp_path / "data"
     copy_raw(world, data_dir)
@@ -196,7 +196,8 @@ def test_cli_materialize_records_the_run_and_fails_on_a_broken_key(
     assert "core/orders:id_unique_not_null" in bad.stdout
     # A failed blocking check keeps the broken data from being published.
     assert (data_dir / "analytics.duckdb").stat().st_mtime_ns == published
-    runs = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    runs = dg.DagsterInstance.get()
     try:
         assert len(runs.get_runs()) == 2
     finally:
