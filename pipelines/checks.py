@@ -62,8 +62,10 @@ def _keys(table: str) -> tuple[dg.AssetCheckSpec, Evaluate]:
 
     def evaluate(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetCheckResult:
         nulls, dupes, no_payload = con.execute(
-            f"select count(*) filter (where id is null), count(id) - count(distinct id), "  # noqa: S608
-            f"count(*) filter (where payload is null) from core.{table}"
+            # count(*) - count(payload), not a filter: DuckDB answers it from the column's
+            # validity without reading the JSON (1 ms instead of 120 ms on 75k orders).
+            f"select count(*) - count(id), count(id) - count(distinct id), "  # noqa: S608
+            f"count(*) - count(payload) from core.{table}"
         ).fetchone() or (0, 0, 0)
         return dg.AssetCheckResult(
             asset_key=spec.asset_key,
@@ -232,15 +234,16 @@ staging_health = _multi_check(
         (RAW_FRESHNESS, _raw_freshness),
     ],
 )
+CORE_CHECKS = [
+    *(_keys(t) for t in sql.CORE_ENTITIES),
+    *(_history(t) for t in sql.CORE_ENTITIES),
+    *(_status(t, c, known) for (t, c), known in KNOWN_STATUSES.items()),
+]
 core_integrity = _multi_check(
     "core_integrity",
     "Blocking: keys of every core table, one current version and no overlap in every history;"
     " warnings for status values Violet does not document.",
-    [
-        *(_keys(t) for t in sql.CORE_ENTITIES),
-        *(_history(t) for t in sql.CORE_ENTITIES),
-        *(_status(t, c, known) for (t, c), known in KNOWN_STATUSES.items()),
-    ],
+    CORE_CHECKS,
 )
 
 CHECKS: list[dg.AssetChecksDefinition] = [staging_health, core_integrity]

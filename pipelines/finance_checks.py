@@ -120,10 +120,14 @@ def _source_currencies(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return _counts(
         con,
         """
-        select count(distinct t.id) as transfers_mixing_currencies
-        from core.transfers as t, unnest(t.related_bags) as r(bag)
-        join core.bags as b on b.id = try_cast(r.bag as bigint)
-        where b.currency is distinct from t.currency
+        with covered as (
+            select id, currency, try_cast(unnest(related_bags) as bigint) as bag_id
+            from core.transfers
+        )
+        select count(distinct c.id) as transfers_mixing_currencies
+        from covered as c
+        join core.bags as b on b.id = c.bag_id
+        where b.currency is distinct from c.currency
         """,
     )
 

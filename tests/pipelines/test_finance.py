@@ -305,6 +305,13 @@ def test_money_invariants_hold_and_can_fail(con: duckdb.DuckDBPyConnection) -> N
     )
     failing = {spec.name for spec, evaluate, _ in CHECKS if any(evaluate(con).values())}
     assert {"parts_add_up", "balances_are_sums_of_bags"} <= failing
+    assert "transfers_single_currency" not in failing
+    con.execute(
+        "update core.bags set currency = 'XTS' where id = (select min(try_cast(b as bigint)) "
+        "from (select unnest(related_bags) as b from core.transfers))"
+    )
+    failing = {spec.name for spec, evaluate, _ in CHECKS if any(evaluate(con).values())}
+    assert "transfers_single_currency" in failing
 
 
 def test_every_kind_is_known_to_the_queue() -> None:
