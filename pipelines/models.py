@@ -179,6 +179,15 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
             # First build: every event is changed; read in place so that payloads are not copied.
             changed = ALL_EVENTS
         result.changed_events = scalar(con, f"select count(*) from {changed}")  # noqa: S608
+        if since and not result.changed_events:
+            # Nothing new for core (no new file, or only quarantined deliveries): every history
+            # and current table stays as it is; only missing tables are created.
+            for table in sql.CORE_ENTITIES:
+                _create_tables(con, table)
+                result.versions[table] = result.dropped_versions[table] = 0
+            set_watermark(con, "core", max(watermark_top(con), since))
+            sql.drop_temp(con)
+            return result
         modes = {table: _mode(con, table, since) for table in sql.CORE_ENTITIES}
         if "rederive" in modes.values():
             sql.run(con, "core", "_sources")
@@ -209,10 +218,14 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
         # The parsed documents are done with: free their memory before payloads are read.
         con.execute("drop view order_docs; drop view entity_events; drop table event_docs")
         _write_current(con, changed)
-        top = scalar(con, "select max(batch_id) from staging.events")
-        set_watermark(con, "core", max(top, since))
+        set_watermark(con, "core", max(watermark_top(con), since))
         sql.drop_temp(con)
     return result
+
+
+def watermark_top(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest staging batch: core has read everything up to it once it commits."""
+    return scalar(con, "select max(batch_id) from staging.events")
 
 
 ORDER_TABLES = ("orders", "bags", "bag_skus", "payment_transactions")

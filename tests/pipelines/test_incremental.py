@@ -240,3 +240,26 @@ def test_an_earlier_delivery_loaded_late_can_change_which_event_wins(tmp_path: P
     with duckdb.connect(str(scratch)) as con:
         build(con, raw)
     assert differences(tmp_path / "w.duckdb", scratch) == {}
+
+
+def test_a_batch_with_nothing_for_core_changes_nothing_and_skips_nothing(tmp_path: Path) -> None:
+    raw = tmp_path / "raw" / "violet"
+    t0 = 1_795_000_000_000_000
+    seal([_order_delivery("e-a", "ACCEPTED", "2026-11-20T09:00:00Z", t0, 1)], raw, "t", 1)
+    good = _order_delivery("e-b", "COMPLETED", "2026-11-20T10:00:00Z", t0 + 1, 2)
+    bad = good._replace(body=b'{"id": 777, "status": ', delivery_id="e-bad")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        build(con, raw)
+        seal([bad], raw, "t", 2)  # only a delivery that is quarantined
+        build(con, raw)
+        assert con.execute("select reason from staging.quarantine").fetchall() == [
+            ("invalid_json",)
+        ]
+        assert models.watermark(con, "core") == 2
+        assert con.execute("select status from core.orders").fetchall() == [("ACCEPTED",)]
+        seal([good], raw, "t", 3)
+        build(con, raw)
+        history = con.execute(
+            "select status, is_current from core.orders_history order by valid_from"
+        ).fetchall()
+    assert history == [("ACCEPTED", False), ("COMPLETED", True)]
