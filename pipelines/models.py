@@ -358,7 +358,7 @@ def build_ops(con: duckdb.DuckDBPyConnection) -> int:
         since = watermark(con, "ops")
         con.execute(
             "create or replace temp table touched_days as "
-            "select distinct cast(received_at at time zone 'UTC' as date) as day "
+            "select distinct utc_day(received_at) as day "
             "from staging.deliveries where batch_id > ?",
             [since],
         )

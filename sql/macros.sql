@@ -8,6 +8,11 @@ create or replace macro violet_ts(s) as
         ) then try_cast(s as timestamptz)
     end;
 
+-- The UTC calendar day of a TIMESTAMPTZ: cast(ts at time zone 'UTC' as date), by arithmetic on
+-- its epoch instead of a conversion through ICU (15 ms instead of 75 ms over 1M rows).
+create or replace macro utc_day(ts) as
+    date '1970-01-01' + cast(fdiv(epoch_us(ts), 86400000000) as integer);
+
 -- An integer field of a JSON object, or NULL when absent or not an integer.
 create or replace macro violet_int(j, path) as
     case when json_type(j, path) in ('BIGINT', 'UBIGINT') then (j ->> path)::bigint end;

@@ -15,7 +15,7 @@ delete from ops.delivery_lag where day in (select day from touched_days);
 
 insert into ops.delivery_lag by name
 select
-    cast(received_at at time zone 'UTC' as date) as day,
+    utc_day(received_at) as day,
     canonical_topic as topic,
     count(*) as deliveries,
     quantile_cont(epoch(received_at) - epoch(date_last_modified), 0.5) as p50_seconds,
@@ -23,5 +23,5 @@ select
     max(epoch(received_at) - epoch(date_last_modified)) as max_seconds,
 from staging.deliveries
 where quarantine_reason is null
-    and cast(received_at at time zone 'UTC' as date) in (select day from touched_days)
+    and utc_day(received_at) in (select day from touched_days)
 group by all;

@@ -18,14 +18,14 @@ insert into ops.event_counts by name
 with
 deliveries as (
     select
-        cast(received_at at time zone 'UTC' as date) as day,
+        utc_day(received_at) as day,
         coalesce(canonical_topic, topic, '(none)') as topic,
         count(*) as deliveries,
         count_if(delivery_kind = 'retry') as retries,
         count_if(delivery_kind = 'resend') as resends,
         count_if(quarantine_reason is not null) as quarantined,
     from staging.deliveries
-    where cast(received_at at time zone 'UTC' as date) in (select day from touched_days)
+    where utc_day(received_at) in (select day from touched_days)
     group by all
 ),
 
@@ -33,12 +33,12 @@ firsts as (
     -- a logical event counts on the day its first delivery arrived, under that delivery's
     -- topic; staging.events holds exactly that delivery's time, topic and quarantine reason
     select
-        cast(received_at at time zone 'UTC' as date) as day,
+        utc_day(received_at) as day,
         topic,
         count(*) as unique_events,
     from staging.events
     where quarantine_reason is null
-        and cast(received_at at time zone 'UTC' as date) in (select day from touched_days)
+        and utc_day(received_at) in (select day from touched_days)
     group by all
 )
 
