@@ -116,3 +116,4 @@ select
     transfer_due_at,
     date_created
 from due
+order by bag_id  -- stored in bag order: exports and readers need not sort

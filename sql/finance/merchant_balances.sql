@@ -83,3 +83,4 @@ left join bags as b using (merchant_id, currency)
 left join unallocated as u using (merchant_id, currency)
 left join accounts as a on a.merchant_id = k.merchant_id
 left join core.merchants as m on m.id = k.merchant_id
+order by merchant_id, currency  -- stored in this order: exports need not sort

@@ -104,6 +104,17 @@ def test_a_run_builds_checks_and_publishes(
         exported = reader.execute(
             "select count(*) from read_csv(?)", [str(reports / "exceptions.csv")]
         ).fetchone()
+        # Exports are in bag / merchant order (the tables are stored that way).
+        for name, key in (("bag_settlements", "bag_id"), ("merchant_balances", "merchant_id")):
+            for fmt in ("csv", "parquet"):
+                keys = [
+                    k
+                    for (k,) in reader.execute(
+                        f"select {key} from '{reports / f'{name}.{fmt}'}'"
+                    ).fetchall()
+                ]
+                assert len(keys) > 1
+                assert keys == sorted(keys), f"{name}.{fmt}"
     assert exported == (queue.metadata["dagster/row_count"].value,)
     meta = result.asset_materializations_for_node("core_entities")
     orders = next(m for m in meta if m.asset_key == dg.AssetKey(["core", "orders"]))
