@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, models
+from pipelines import comments, models, snapshot
 from pipelines.resources import Warehouse
 
 STAGING_TABLES = ("deliveries", "events", "quarantine")
@@ -23,6 +23,8 @@ def staging_load(
     context: AssetExecutionContext, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult[None]]:
     """Load raw files missing from ops.loaded_files into staging (one transaction)."""
+    # The snapshots the last publishes replaced are deleted meanwhile (see snapshot.py).
+    snapshot.reap_in_background(warehouse)
     with warehouse.connection() as con:
         batches = models.load_all(
             con, warehouse.raw_dir, context.run.run_id, warehouse.load_batch_bytes

@@ -6,13 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
-from pipelines import comments, models
+from pipelines import comments, models, snapshot
 from pipelines.definitions import defs
 from pipelines.resources import Warehouse
 from pipelines.sensors import raw_files_sensor
@@ -153,6 +154,29 @@ def test_an_open_analyst_connection_never_blocks_a_run(
     assert after is not None
     assert before is not None
     assert after[0] > before[0]
+
+
+def test_a_replaced_snapshot_is_retired_and_deleted_by_the_next_run(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    warehouse = Warehouse(data_dir=str(data_dir))
+    files = models.raw_files(world.raw_dir)
+    published = data_dir / "analytics.duckdb"
+    inodes = []
+    for part in (files[:1], files[1:2], files[2:]):
+        copy_raw(world, data_dir, part)
+        assert run_job(data_dir, monkeypatch).success
+        for thread in threading.enumerate():
+            if thread.name == "reap-snapshots":
+                thread.join(timeout=30)
+        inodes.append(published.stat().st_ino)
+        # Only the file the last publish replaced is kept (the one before it is deleted), and
+        # it is that very file, not a copy.
+        assert [p.stat().st_ino for p in snapshot.retired(warehouse)] == inodes[-2:-1]
+    assert len(set(inodes)) == 3
+    with duckdb.connect(str(published), read_only=True) as snap:
+        assert snap.execute("select count(*) from ops.loaded_files").fetchone() == (len(files),)
 
 
 def test_sensor_requests_a_run_only_for_new_files(world: World, tmp_path: Path) -> None:
