@@ -1,4 +1,5 @@
-"""Filesystem steps that make a change survive a crash: fsync of directories, durable mkdir."""
+"""Filesystem steps that make a change survive a crash: fsync of files and directories, durable
+mkdir (used by the ingest service and by the pipeline's published files)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ import os
 from pathlib import Path
 
 
+def fsync_file(path: Path) -> None:
+    _fsync(path, os.O_RDONLY)
+
+
 def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    _fsync(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
     try:
         os.fsync(fd)
     finally:

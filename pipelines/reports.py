@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import duckdb
 
+from ingest.durable import fsync_dir, fsync_file
+
 # Each table is stored in the order its export shows (the models end in ORDER BY), and DuckDB
 # keeps insertion order (preserve_insertion_order): no second sort per file.
 EXPORTS = {
@@ -118,14 +120,6 @@ def summarize(con: duckdb.DuckDBPyConnection) -> Summary:
     return Summary(exceptions_markdown(con), money_markdown(con), settlements_markdown(con))
 
 
-def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def export(
     con: duckdb.DuckDBPyConnection, reports_dir: Path, as_of: datetime, summary: Summary
 ) -> list[Path]:
@@ -137,7 +131,7 @@ def export(
     written: list[Path] = []
 
     def publish(tmp: Path, final: Path) -> None:
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, final)
         written.append(final)
 
@@ -151,5 +145,5 @@ def export(
     tmp = out / ".summary.md.tmp"
     tmp.write_text(summary.markdown(as_of))
     publish(tmp, out / "summary.md")
-    _fsync(out, os.O_RDONLY | os.O_DIRECTORY)
+    fsync_dir(out)
     return written

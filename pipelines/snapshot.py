@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from ingest.durable import fsync_dir, fsync_file
 from pipelines.resources import Warehouse
 
 RETIRED = ".retired-"
@@ -45,10 +46,10 @@ def publish(warehouse: Warehouse) -> int:
                 con.execute("detach snapshot_out")
         else:
             shutil.copyfile(warehouse.database, tmp)
-    _fsync(tmp)
+    fsync_file(tmp)
     _retire(snapshot)
     os.replace(tmp, snapshot)
-    _fsync(snapshot.parent, os.O_RDONLY | os.O_DIRECTORY)
+    fsync_dir(snapshot.parent)
     return snapshot.stat().st_size
 
 
@@ -76,11 +77,3 @@ def _retire(snapshot: Path) -> None:
 def _unlink(files: list[Path]) -> None:
     for path in files:
         path.unlink(missing_ok=True)
-
-
-def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
