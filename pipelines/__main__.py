@@ -23,7 +23,7 @@ concurrency:
 telemetry:
   enabled: false
 # Dagster's SQLite event log, keeping its connections open (pipelines/event_log.py): the same
-# files as the default, ~4 s less bookkeeping per run. Remove these lines for the stock class.
+# files as the default, ~3 s less bookkeeping per run. Remove these lines for the stock class.
 event_log_storage:
   module: pipelines.event_log
   class: PooledSqliteEventLogStorage
