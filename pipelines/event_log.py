@@ -6,8 +6,9 @@ and deletes its WAL. On these machines that is ~7 ms per run event and 17-25 ms 
 check event (those are written to the run's database and twice to the index); a run of this
 warehouse writes ~240 events, and each step also claims and frees a pool slot through the
 index. Keeping one engine per database file cut a run with nothing new on the 1M-delivery
-benchmark warehouse from 11.1-12.7 s to 8.5-9.1 s (bench/RESULTS.md). The files, schema and semantics are Dagster's own: the stock storage, the
-webserver and the daemon read and write them as before.
+benchmark warehouse from 11.1-12.7 s to 8.5-9.1 s (bench/RESULTS.md). The files, schema and
+semantics are Dagster's own: the stock storage, the webserver and the daemon read and write
+them as before.
 
 A run's own database is checkpointed after every transaction: the UI follows a live run by
 watching that file for changes, and with open connections the new events would otherwise sit
