@@ -185,47 +185,48 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
             for table in sql.CORE_ENTITIES:
                 _create_tables(con, table)
                 result.versions[table] = result.dropped_versions[table] = 0
-            set_watermark(con, "core", max(watermark_top(con), since))
-            sql.drop_temp(con)
-            return result
-        modes = {table: _mode(con, table, since) for table in sql.CORE_ENTITIES}
-        if "rederive" in modes.values():
-            sql.run(con, "core", "_sources")
-        # Order JSON is parsed once, over every event some order-derived table reads; the other
-        # entities read the changed events but orders (temp view entity_events).
-        docs = ORDER_DOCS_SOURCE if any(modes[t] == "rederive" for t in ORDER_TABLES) else changed
-        sql.run(con, "core", "_event_docs", events=docs)
-        docs_changed, entity_changed = (
-            ("order_docs", "entity_events")
-            if docs == changed
-            else (
-                "(select * from order_docs semi join changed_events using (event_key))",
-                "(select * from entity_events semi join changed_events using (event_key))",
-            )
-        )
-        con.execute(f"create or replace temp table cur_all ({CUR_COLUMNS})")
-        for table in sql.CORE_ENTITIES:
-            _create_tables(con, table)
-            sql.run(
-                con,
-                "core",
-                "_history_merge",
-                table=table,
-                **_merge_inputs(table, modes[table], entity_changed, docs_changed),
-            )
-            result.versions[table] = scalar(con, "select count(*) from v_new")
-            result.dropped_versions[table] = scalar(con, "select n from v_bad")
-        # The parsed documents are done with: free their memory before payloads are read.
-        con.execute("drop view order_docs; drop view entity_events; drop table event_docs")
-        _write_current(con, changed)
-        set_watermark(con, "core", max(watermark_top(con), since))
+        else:
+            _merge_changed(con, result, since, changed)
+        top = scalar(con, "select max(batch_id) from staging.events")
+        set_watermark(con, "core", max(top, since))
         sql.drop_temp(con)
     return result
 
 
-def watermark_top(con: duckdb.DuckDBPyConnection) -> int:
-    """The newest staging batch: core has read everything up to it once it commits."""
-    return scalar(con, "select max(batch_id) from staging.events")
+def _merge_changed(
+    con: duckdb.DuckDBPyConnection, result: CoreResult, since: int, changed: str
+) -> None:
+    """Merge the changed events into every history, then rewrite the current rows they touch."""
+    modes = {table: _mode(con, table, since) for table in sql.CORE_ENTITIES}
+    if "rederive" in modes.values():
+        sql.run(con, "core", "_sources")
+    # Order JSON is parsed once, over every event some order-derived table reads; the other
+    # entities read the changed events but orders (temp view entity_events).
+    docs = ORDER_DOCS_SOURCE if any(modes[t] == "rederive" for t in ORDER_TABLES) else changed
+    sql.run(con, "core", "_event_docs", events=docs)
+    docs_changed, entity_changed = (
+        ("order_docs", "entity_events")
+        if docs == changed
+        else (
+            "(select * from order_docs semi join changed_events using (event_key))",
+            "(select * from entity_events semi join changed_events using (event_key))",
+        )
+    )
+    con.execute(f"create or replace temp table cur_all ({CUR_COLUMNS})")
+    for table in sql.CORE_ENTITIES:
+        _create_tables(con, table)
+        sql.run(
+            con,
+            "core",
+            "_history_merge",
+            table=table,
+            **_merge_inputs(table, modes[table], entity_changed, docs_changed),
+        )
+        result.versions[table] = scalar(con, "select count(*) from v_new")
+        result.dropped_versions[table] = scalar(con, "select n from v_bad")
+    # The parsed documents are done with: free their memory before payloads are read.
+    con.execute("drop view order_docs; drop view entity_events; drop table event_docs")
+    _write_current(con, changed)
 
 
 ORDER_TABLES = ("orders", "bags", "bag_skus", "payment_transactions")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -88,18 +88,14 @@ ATTACH_RETRIES = 10
 
 
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, row_group_size: int) -> None:
-    """Attach the warehouse, waiting (with backoff, up to ~1 minute) while another process
-    holds its lock, as DuckDBResource does for the connections it opens."""
-    for attempt in range(ATTACH_RETRIES + 1):
-        try:
-            con.execute(
-                f"attach ? as {DATABASE_NAME} (row_group_size {int(row_group_size)})", [str(path)]
-            )
-            return
-        except duckdb.IOException:
-            if attempt == ATTACH_RETRIES:
-                raise
-            time.sleep(min(2**attempt * 0.1, 10.0))
+    """Attach the warehouse, waiting with Dagster's backoff while another process holds its
+    lock, as DuckDBResource does for the connections it opens."""
+    backoff(
+        fn=con.execute,
+        retry_on=(duckdb.IOException,),
+        args=[f"attach ? as {DATABASE_NAME} (row_group_size {int(row_group_size)})", [str(path)]],
+        max_retries=ATTACH_RETRIES,
+    )
 
 
 class FinanceSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
