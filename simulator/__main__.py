@@ -28,14 +28,16 @@ _QUIRKS = {
     "resend": "an event resent with a new id and X-Violet-Event-Id-Source",
     "out_of_order": "a version delivered after the next version of its entity",
     "late": "a first delivery 10-15 min late instead of seconds",
-    "z_timestamp": "a body written with '...Z' timestamps instead of '+0000'",
+    "z_timestamp": "whole-second timestamps of a body written '...Z' instead of '+0000'",
     "alt_spelling": "ORDER_CANCELED / TRANSFER_PARTIALLY_REFUNDED instead of the usual spelling",
     "updated_beside": "ORDER_UPDATED / CAPTURE_STATUS_UPDATED sent beside a specific topic",
     "bad_signature": "an extra copy signed with the wrong secret (401, not stored)",
     "not_json": "an extra genuine delivery whose body is not JSON",
-    "unknown_topic": "an extra genuine delivery of an undocumented topic",
+    "unknown_topic": "an extra genuine delivery of a topic of no known family",
     "missing_event_id": "an event delivered without X-Violet-Event-Id",
     "missing_topic": "an extra copy of a delivery without X-Violet-Topic",
+    "new_family_topic": "an extra genuine event of the same version under an undocumented "
+    "topic of the entity's family (e.g. ORDER_ON_HOLD)",
 }
 _SECRET_ENV = "VIOLET_APP_SECRET"  # noqa: S105 (the variable's name, not a secret)
 
@@ -79,6 +81,13 @@ def _world_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="where the stream is spilled while generated, ~1.5 kB per delivery "
         "(default: the system temp dir; for write: --data-dir)",
+    )
+    g.add_argument(
+        "--api-fields",
+        action="store_true",
+        help="also put the fields of Violet's API objects (Refund, TransferReversal) into "
+        "payloads: bag refunds[], transfer merchant_id, transfer_reversals[], "
+        "related_distribution_ids, refund_id on reversal errors; the world is otherwise the same",
     )
     rates = p.add_argument_group("delivery quirks (probabilities per event or version)")
     for f in fields(StreamRates):
@@ -129,6 +138,7 @@ def options_from(args: argparse.Namespace) -> Options:
         ),
         anomaly_rates=rates,
         grace=Grace(**{f.name: getattr(args, f.name) for f in fields(Grace)}),
+        api_fields=args.api_fields,
     )
 
 

@@ -38,8 +38,8 @@ class Merchant(NamedTuple):
     country: str
     commission_bp: int
     payout_account_id: int
-    batched: bool  # transfers netted hourly instead of one per bag
-    batch_offset_s: int
+    batched: bool  # paid by scheduled transfers: one net transfer a day (simulator.orders)
+    batch_offset_s: int  # its daily batch runs at 20:00 UTC + this (0-60 min)
     ready_s: int  # from then on orders may include this merchant
     offers: tuple[Offer, ...]
 

@@ -4,10 +4,14 @@ For every event, in order: a first delivery seconds after the change (or 10-15 m
 retries of the same event (same `X-Violet-Event-Id`, 30 s, 60 s later); maybe a resend (new id,
 `X-Violet-Event-Id-Source` = the original, 10 min-3 h later); and, as extras, copies signed with
 the wrong secret (the service answers 401 and stores nothing), genuine deliveries whose body is
-not JSON, genuine deliveries of a topic nobody documented, and copies without `X-Violet-Topic`.
-Some events are delivered without `X-Violet-Event-Id` at all (only events whose body no other
-event shares, so that the fallback key `sha256:<body hex>` names exactly one event). A version
-may be delivered after the next version of the same entity (out of order).
+not JSON, genuine deliveries of a topic of no known family, copies without `X-Violet-Topic`, and
+genuine events of their own (own `X-Violet-Event-Id`) carrying the same version under an
+undocumented topic of the entity's family (`events.new_family_topic`; never beside
+TRANSFER_PARTIALLY_SENT, whose topic is what finance reads). Some events are delivered without
+`X-Violet-Event-Id` at all (only events whose body no other event shares, so that the fallback
+key `sha256:<body hex>` names exactly one event). A version may be delivered after the next
+version of the same entity (out of order); a first delivery never precedes the instant its
+version shows (`clock.instant_us`).
 
 Every stored delivery's body is the exact bytes that were signed; every version of every entity
 reaches the service at least once in parseable form.
@@ -25,7 +29,7 @@ from typing import NamedTuple
 
 from ingest.signature import sign
 from simulator import __version__, clock, ids
-from simulator.events import UNKNOWN_TOPICS, WEBHOOK_IDS, Event
+from simulator.events import UNKNOWN_TOPICS, WEBHOOK_IDS, Event, new_family_topic
 from simulator.options import StreamRates
 
 GENUINE = "genuine"
@@ -84,6 +88,7 @@ class StreamCounts:
     late: int = 0
     logical_by_topic: Counter[str] = field(default_factory=Counter)
     stored_by_topic: Counter[str] = field(default_factory=Counter)
+    new_family_by_topic: Counter[str] = field(default_factory=Counter)  # logical events
     missing_topic_stored: int = 0
     first_us: int | None = None
     last_us: int | None = None
@@ -98,6 +103,7 @@ class StreamCounts:
         self.late += other.late
         self.logical_by_topic.update(other.logical_by_topic)
         self.stored_by_topic.update(other.stored_by_topic)
+        self.new_family_by_topic.update(other.new_family_by_topic)
         self.missing_topic_stored += other.missing_topic_stored
         for us in (other.first_us, other.last_us):
             if us is not None:
@@ -143,20 +149,19 @@ def _first_deliveries(
     Lag: usually an exponential of mean 1.5 s (capped at a minute), `late` of the time 10-15
     min. Then, per entity, some versions are held back until after the next version arrived.
     """
-    random_, log = rng.random, math.log
+    random_, log, instant = rng.random, math.log, clock.instant_us
     late, mean = rates.late, 1.5 * clock.US
+    versions = [instant(e.entity_id, e.at) for e in events]
     first = [
-        e.at * clock.US
+        at
         + (
             600 * clock.US + int(random_() * 300 * clock.US)
             if random_() < late
             else 80_000 + min(int(-log(1.0 - random_()) * mean), 60 * clock.US)
         )
-        for e in events
+        for at in versions
     ]
-    counts.late = sum(
-        1 for e, at in zip(events, first, strict=True) if at - e.at * clock.US >= 600 * clock.US
-    )
+    counts.late = sum(1 for v, at in zip(versions, first, strict=True) if at - v >= 600 * clock.US)
     # Events of one entity, in version order (an entity's events are appended in that order).
     by_entity: dict[tuple[str, int], list[int]] = {}
     for k, e in enumerate(events):
@@ -211,7 +216,9 @@ def deliver(
     retry, resend, missing_id = rates.retry, rates.resend, rates.missing_event_id
     bad_signature, not_json = rates.bad_signature, rates.not_json
     unknown_topic, missing_topic = rates.unknown_topic, rates.missing_topic
+    new_family = rates.new_family_topic
     kinds, by_topic, logical = counts.kinds, counts.stored_by_topic, counts.logical_by_topic
+    family_counts = counts.new_family_by_topic
 
     def emit(at: int, kind: str, headers: Headers, body: bytes, topic: str | None) -> None:
         append(_new(Delivery, (at, rank, len(out), kind, headers, body)))
@@ -231,7 +238,9 @@ def deliver(
         eid = ids.event_id(rng)
         if body is not last_body:  # the events of one version share its body object
             last_body, signature = body, signed(body)
-        no_id = own[k] and random_() < missing_id
+        # A sibling event shares this body: then this one keeps its id (see the module doc).
+        family = random_() < new_family and topic != "TRANSFER_PARTIALLY_SENT"
+        no_id = own[k] and not family and random_() < missing_id
         kind = MISSING_EVENT_ID if no_id else GENUINE
         headers = _headers(
             signature, topic, None if no_id else eid, None, webhook, len(body), e.headers
@@ -272,7 +281,7 @@ def deliver(
                     "type": odd_topic,
                     "reference_id": e.entity_id,
                     "amount": int(random_() * 10_000),
-                    "date_created": clock.fmt_offset(e.at),
+                    "date_created": clock.fmt_offset(e.entity_id, e.at),
                 },
                 separators=(",", ":"),
             ).encode()
@@ -290,6 +299,20 @@ def deliver(
         if not no_id and random_() < missing_topic:
             copy = tuple(h for h in headers if h[0] != "X-Violet-Topic")
             emit(at + clock.US + int(random_() * 60 * clock.US), MISSING_TOPIC, copy, body, None)
+        if family:
+            sibling = new_family_topic(e.entity, topic)
+            hs = _headers(
+                signature,
+                sibling,
+                ids.event_id(rng),
+                None,
+                WEBHOOK_IDS[sibling],
+                len(body),
+                e.headers,
+            )
+            emit(at + int(random_() * 5 * clock.US), GENUINE, hs, body, sibling)
+            logical[sibling] += 1
+            family_counts[sibling] += 1
 
     out.sort()
     counts.deliveries = len(out)

@@ -3,6 +3,12 @@
 A change to an entity produces one new version (a payload with a new `date_last_modified`) and
 one or more events announcing it (ORDER_SHIPPED and ORDER_UPDATED share one version). Topic
 names are Violet's (violet-webhooks.md); `entity_of_topic` maps each to its entity table.
+
+Besides the documented topics (`TOPICS`), Violet adds topics over time: `NEW_FAMILY_TOPICS` are
+undocumented names of a known family (same prefix, same body), which the delivery stream sends
+now and then as an extra event beside a documented one (same version: the entity's state does
+not change); they belong to that family's entity. `UNKNOWN_TOPICS` belong to no known family
+and cannot be modelled.
 """
 
 from __future__ import annotations
@@ -61,17 +67,18 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "PRODUCT_SYNC_STARTED",
     ),
     PAYMENT_TRANSACTIONS: (
-        "PAYMENT_TRANSACTION_AUTHORIZED",
-        "PAYMENT_TRANSACTION_CAPTURED",
+        "PAYMENT_TRANSACTION_CAPTURE_STATUS_AUTHORIZED",
+        "PAYMENT_TRANSACTION_CAPTURE_STATUS_CAPTURED",
+        "PAYMENT_TRANSACTION_CAPTURE_STATUS_FAILED",
+        "PAYMENT_TRANSACTION_CAPTURE_STATUS_PARTIALLY_REFUNDED",
+        "PAYMENT_TRANSACTION_CAPTURE_STATUS_REFUNDED",
         "PAYMENT_TRANSACTION_CAPTURE_STATUS_UPDATED",
-        "PAYMENT_TRANSACTION_FAILED",
-        "PAYMENT_TRANSACTION_PARTIALLY_REFUNDED",
-        "PAYMENT_TRANSACTION_REFUNDED",
     ),
     TRANSFERS: (
         "TRANSFER_FAILED",
         "TRANSFER_PARTIALLY_REFUNDED",
         "TRANSFER_PARTIALLY_REVERSED",
+        "TRANSFER_PARTIALLY_SENT",
         "TRANSFER_REVERSAL_FAILED",
         "TRANSFER_REVERSED",
         "TRANSFER_SENT",
@@ -79,14 +86,32 @@ TOPICS: dict[str, tuple[str, ...]] = {
     ),
 }
 ENTITIES: tuple[str, ...] = tuple(TOPICS)
-_ENTITY_OF_TOPIC = {topic: entity for entity, topics in TOPICS.items() for topic in topics}
 
-# Topics nobody documented (Violet adds topics over time): sent as genuine, unmodellable events.
+# Undocumented names of a known family (same prefix and body as the entity's documented topics).
+NEW_FAMILY_TOPICS: dict[str, tuple[str, ...]] = {
+    ORDERS: ("ORDER_ON_HOLD",),
+    MERCHANTS: ("MERCHANT_SUSPENDED",),
+    PAYOUT_ACCOUNTS: ("MERCHANT_PAYOUT_ACCOUNT_UPDATED",),
+    OFFERS: ("OFFER_ARCHIVED",),
+    COLLECTIONS: ("COLLECTION_ARCHIVED",),
+    SYNCS: ("COLLECTION_SYNC_QUEUED", "PRODUCT_SYNC_QUEUED"),  # the sync's type is its prefix
+    PAYMENT_TRANSACTIONS: ("PAYMENT_TRANSACTION_CAPTURE_STATUS_REQUIRES_ACTION",),
+    TRANSFERS: ("TRANSFER_PENDING",),
+}
+_ENTITY_OF_TOPIC = {
+    topic: entity
+    for table in (TOPICS, NEW_FAMILY_TOPICS)
+    for entity, topics in table.items()
+    for topic in topics
+}
+_DOCUMENTED = frozenset(t for topics in TOPICS.values() for t in topics)
+
+# Topics of no known family (Violet adds topics over time): genuine, unmodellable events.
 UNKNOWN_TOPICS: tuple[str, ...] = (
     "DISTRIBUTION_CREATED",
-    "ORDER_ARCHIVED",
     "PAYOUT_PAID",
     "DISPUTE_OPENED",
+    "REFUND_CREATED",
 )
 
 # One webhook subscription per topic, all pointing at the same endpoint.
@@ -97,8 +122,20 @@ WEBHOOK_IDS: dict[str, str] = {
 
 
 def entity_of_topic(topic: str) -> str | None:
-    """The entity table a documented topic's body belongs to; None for unknown topics."""
+    """The entity table a topic's body belongs to (documented or new in a known family);
+    None for topics of no known family."""
     return _ENTITY_OF_TOPIC.get(topic)
+
+
+def is_documented(topic: str) -> bool:
+    return topic in _DOCUMENTED
+
+
+def new_family_topic(entity: str, topic: str) -> str:
+    """The undocumented name of `topic`'s family sent beside an event of `entity`."""
+    if entity == SYNCS:
+        return topic.split("_SYNC_", 1)[0] + "_SYNC_QUEUED"
+    return NEW_FAMILY_TOPICS[entity][0]
 
 
 Headers = tuple[tuple[str, str], ...]
@@ -107,7 +144,7 @@ Headers = tuple[tuple[str, str], ...]
 class Event(NamedTuple):
     """One logical event: `body` is the version's exact payload bytes."""
 
-    at: int  # the version's date_last_modified, epoch seconds
+    at: int  # the version's date_last_modified, epoch seconds (clock.instant_us: exact)
     topic: str
     entity: str
     entity_id: int
@@ -123,6 +160,9 @@ def dumps(payload: Any) -> bytes:
 
 Build = Callable[[clock.Formatter, int], dict[str, Any]]
 
+# An entity's newest version as the truth reads it: (a topic announcing it, its payload).
+Final = tuple[str, dict[str, Any]]
+
 
 class EntityLog:
     """Versions of one entity: stamps strictly increasing dates and appends its events.
@@ -131,7 +171,17 @@ class EntityLog:
     happened yet when the span ends), and so is every later one.
     """
 
-    __slots__ = ("entity", "entity_id", "headers", "last", "out", "shape", "stamp", "version")
+    __slots__ = (
+        "entity",
+        "entity_id",
+        "headers",
+        "last",
+        "last_topic",
+        "out",
+        "shape",
+        "stamp",
+        "version",
+    )
 
     def __init__(
         self,
@@ -149,6 +199,11 @@ class EntityLog:
         self.stamp = clock.Stamp()
         self.version = 0
         self.last: dict[str, Any] | None = None
+        self.last_topic = ""
+
+    def final(self) -> Final | None:
+        """The newest version, with the first topic announcing it (None: no version yet)."""
+        return None if self.last is None else (self.last_topic, self.last)
 
     def record(
         self,
@@ -170,6 +225,7 @@ class EntityLog:
             )
         self.version += 1
         self.last = payload
+        self.last_topic = topics[0]
         return True
 
 

@@ -31,6 +31,7 @@ from simulator.events import (
     SYNCS,
     EntityLog,
     Event,
+    Final,
     Headers,
     Shape,
 )
@@ -103,7 +104,7 @@ class _Lifecycle:
             plan.options.stream.alt_spelling,
             plan.options.stream.updated_beside,
         )
-        self.finals: dict[str, list[dict[str, Any]]] = {
+        self.finals: dict[str, list[Final]] = {
             MERCHANTS: [],
             PAYOUT_ACCOUNTS: [],
             OFFERS: [],
@@ -118,8 +119,10 @@ class _Lifecycle:
         self.currency = _weighted(rng, _MERCHANT_CURRENCIES)
         self.country = money.BY_CODE[self.currency].countries[0]
         self.commission_bp = rng.choice(money.COMMISSION_BP)
-        self.batched = rng.random() < 0.3
-        self.batch_offset_s = _between(rng, 0, 600)
+        # Paid by scheduled transfers (simulator.orders); never the first merchant (so that a
+        # ready merchant paid per bag exists for anomalies) nor an anomaly's blocked one.
+        self.batched = rng.random() < 0.3 and index > 0 and kind != "blocked"
+        self.batch_offset_s = _between(rng, 0, 3600)
         self.store_url = "https://{}-{}.example.com".format(
             self.name.lower().replace(" ", "-"), self.merchant_id
         )
@@ -144,8 +147,8 @@ class _Lifecycle:
             "connection_status": self.connection_status,
             "default_currency": self.currency,
             "commission_rate": money.rate_percent(self.commission_bp),
-            "date_created": fmt(self.created_s),
-            "date_last_modified": fmt(dlm),
+            "date_created": fmt(self.merchant_id, self.created_s),
+            "date_last_modified": fmt(self.merchant_id, dlm),
         }
 
     # -- the merchant ------------------------------------------------------------------------
@@ -231,8 +234,7 @@ class _Lifecycle:
             if reason is not None:
                 headers = (*headers, ("X-Violet-Reason", reason))
             self.log.record(at, (topic,), self._merchant_payload, headers)
-        if self.log.last is not None:
-            self.finals[MERCHANTS].append(self.log.last)
+        _keep(self.finals[MERCHANTS], self.log)
 
     def _churn(self, t0: int, payout: _PayoutAccount) -> None:
         rng = self.rng
@@ -274,38 +276,29 @@ class _Lifecycle:
         rng = self.rng
         sync_id = ids.SYNC_BASE + self.index * _SYNCS_PER_MERCHANT + self.sync_seq
         self.sync_seq += 1
-        label = "products" if kind == "PRODUCT" else "collections"
         log = EntityLog(self.shape, SYNCS, sync_id, self.out)
-        state: dict[str, Any] = {"status": "IN_PROGRESS", "synced": 0, "errors": []}
+        state = {"status": "IN_PROGRESS"}
 
         def payload(fmt: clock.Formatter, dlm: int) -> dict[str, Any]:
+            # Documented Sync fields only: the type (PRODUCT / COLLECTION) is in the topic.
             return {
                 "id": sync_id,
                 "merchant_id": self.merchant_id,
-                "type": kind,
                 "status": state["status"],
-                f"total_{label}": total,
-                f"{label}_synced": state["synced"],
-                "errors": state["errors"],
-                "date_created": fmt(start),
-                "date_last_modified": fmt(dlm),
+                "date_created": fmt(sync_id, start),
+                "date_last_modified": fmt(sync_id, dlm),
             }
 
         log.record(start, (f"{kind}_SYNC_STARTED",), payload)
         if failed_after is not None:
             end = start + failed_after
-            state.update(
-                status="FAILED",
-                synced=total // 2,
-                errors=[{"error_code": 3001, "error_message": "platform API rate limited"}],
-            )
+            state["status"] = "FAILED"
             log.record(end, (f"{kind}_SYNC_FAILED",), payload)
         else:
             end = start + _between(rng, 60, 600) + total
-            state.update(status="COMPLETED", synced=total)
+            state["status"] = "COMPLETED"
             log.record(end, (f"{kind}_SYNC_COMPLETED",), payload)
-        if log.last is not None:
-            self.finals[SYNCS].append(log.last)
+        _keep(self.finals[SYNCS], log)
         return end
 
     def _product_sync_with_offers(self, start: int, n_offers: int) -> int:
@@ -342,6 +335,12 @@ class _Lifecycle:
 
 
 _REASON_TOPICS = frozenset({"MERCHANT_DISABLED", "MERCHANT_ENABLED"})
+
+
+def _keep(finals: list[Final], log: EntityLog) -> None:
+    final = log.final()
+    if final is not None:
+        finals.append(final)
 
 
 class _OfferLife:
@@ -381,8 +380,8 @@ class _OfferLife:
                 }
                 for sku, price in zip(offer.skus, self.prices, strict=True)
             ],
-            "date_created": fmt(self.added),
-            "date_last_modified": fmt(dlm),
+            "date_created": fmt(offer.offer_id, self.added),
+            "date_last_modified": fmt(offer.offer_id, dlm),
         }
 
     def run(self) -> None:
@@ -411,8 +410,7 @@ class _OfferLife:
             if removed <= plan.as_of_s:
                 self.available, self.visible, self.status = False, False, "ARCHIVED"
                 log.record(removed, ("OFFER_REMOVED",), self.payload)
-        if log.last is not None:
-            owner.finals[OFFERS].append(log.last)
+        _keep(owner.finals[OFFERS], log)
 
 
 class _CollectionLife:
@@ -435,8 +433,8 @@ class _CollectionLife:
             "name": self.name,
             "type": self.type,
             "handle": self.name.lower().replace(" ", "-"),
-            "date_created": fmt(self.created),
-            "date_last_modified": fmt(dlm),
+            "date_created": fmt(self.collection_id, self.created),
+            "date_last_modified": fmt(self.collection_id, dlm),
         }
 
     def run(self) -> None:
@@ -457,8 +455,7 @@ class _CollectionLife:
                 if topic == "COLLECTION_UPDATED":
                     self.name = f"{self.name.split(' ')[0]} {rng.choice(('Edit', 'Best', 'Top'))}"
                 log.record(at, (topic,), self.payload)
-        if log.last is not None:
-            owner.finals[COLLECTIONS].append(log.last)
+        _keep(owner.finals[COLLECTIONS], log)
 
 
 class _PayoutAccount:
@@ -502,8 +499,8 @@ class _PayoutAccount:
                 },
             },
             "errors": [],
-            "date_created": fmt(self.created),
-            "date_last_modified": fmt(dlm),
+            "date_created": fmt(owner.payout_account_id, self.created),
+            "date_last_modified": fmt(owner.payout_account_id, dlm),
         }
 
     def onboard(self, t0: int) -> int:
@@ -560,21 +557,20 @@ class _PayoutAccount:
         for at, _, topic, apply in sorted(self.changes, key=lambda c: (c[0], c[1])):
             apply()
             log.record(at, (topic,), self.payload)
-        if log.last is not None:
-            owner.finals[PAYOUT_ACCOUNTS].append(log.last)
+        _keep(owner.finals[PAYOUT_ACCOUNTS], log)
 
 
 class MerchantGroup(NamedTuple):
     merchants: list[Merchant]
     events: list[Event]
-    finals: dict[str, list[dict[str, Any]]]
+    finals: dict[str, list[Final]]
 
 
 def build_group(plan: WorldPlan, group: int) -> MerchantGroup:
     """The lifecycles of merchants `[group * MERCHANT_GROUP, ...)`: each merchant draws from its
     own random stream, so how merchants are grouped never changes them."""
     events: list[Event] = []
-    finals: dict[str, list[dict[str, Any]]] = {
+    finals: dict[str, list[Final]] = {
         MERCHANTS: [],
         PAYOUT_ACCOUNTS: [],
         OFFERS: [],

@@ -30,7 +30,7 @@ class StreamRates:
     resend: float = 0.005  # event resent: new id + X-Violet-Event-Id-Source
     out_of_order: float = 0.02  # a version delivered after the next version of its entity
     late: float = 0.02  # first delivery 10-15 min after the change instead of seconds
-    z_timestamp: float = 0.3  # body spelled with `...Z` timestamps instead of `+0000`
+    z_timestamp: float = 0.3  # whole seconds spelled `...Z` instead of `+0000` in a body
     alt_spelling: float = 0.5  # ORDER_CANCELED / TRANSFER_PARTIALLY_REFUNDED spellings
     updated_beside: float = 1.0  # ORDER_UPDATED (and CAPTURE_STATUS_UPDATED) beside specifics
     bad_signature: float = 0.001  # extra copy signed with the wrong secret (401, not stored)
@@ -38,9 +38,16 @@ class StreamRates:
     unknown_topic: float = 0.001  # extra genuine delivery with a topic nobody documented
     missing_event_id: float = 0.002  # the event's deliveries carry no X-Violet-Event-Id
     missing_topic: float = 0.0005  # extra copy of a delivery without X-Violet-Topic
+    new_family_topic: float = 0.002  # extra genuine event: same version, new name of its family
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# What the healthy world needs of the two graces it runs close to (simulator.orders): CUSTOM
+# captures come up to 5 h after authorization, scheduled transfers once a day.
+MIN_CUSTOM_CAPTURE_GRACE_DAYS = 0.25
+MIN_SCHEDULED_TRANSFER_GRACE_DAYS = 1.1
 
 
 @dataclass(frozen=True)
@@ -50,12 +57,16 @@ class Grace:
     transfer_grace_days: float = 0.25
     reversal_grace_days: float = 0.25
     capture_grace_hours: float = 1.0
+    custom_capture_grace_days: float = 3.0  # capture_method CUSTOM
+    scheduled_transfer_grace_days: float = 2.0  # merchants paid in batches, from fulfilment
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def longest_s(self) -> int:
+        """The longest grace an injected anomaly waits out (it never uses CUSTOM capture or
+        scheduled transfers, so neither of their graces counts)."""
         return math.ceil(
             max(
                 self.transfer_grace_days * clock.DAY,
@@ -79,6 +90,10 @@ class Options:
     # Anomalies per kind, as a fraction of orders (count = round(orders * rate)).
     anomaly_rates: Mapping[str, float] = field(default_factory=_default_anomalies)
     grace: Grace = field(default_factory=Grace)
+    # Also put the fields of Violet's API objects into payloads (bag refunds[], transfer
+    # merchant_id, transfer_reversals[], related_distribution_ids, refund_id on reversal
+    # errors), as a future import of the API would; the world is otherwise the same.
+    api_fields: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.orders <= MAX_ORDERS:
@@ -97,6 +112,15 @@ class Options:
         for name, value in self.grace.as_dict().items():
             if not value > 0:
                 raise OptionsError(f"{name} must be positive, got {value}")
+        for name, least in (
+            ("custom_capture_grace_days", MIN_CUSTOM_CAPTURE_GRACE_DAYS),
+            ("scheduled_transfer_grace_days", MIN_SCHEDULED_TRANSFER_GRACE_DAYS),
+        ):
+            if getattr(self.grace, name) < least:
+                raise OptionsError(
+                    f"{name} must be at least {least} (the healthy world needs it), "
+                    f"got {getattr(self.grace, name)}"
+                )
         # A private copy in the canonical kind order (kinds not given are not injected).
         rates = {k: float(self.anomaly_rates.get(k, 0.0)) for k in anomalies.KINDS}
         object.__setattr__(self, "anomaly_rates", rates)
@@ -121,6 +145,7 @@ class Options:
             "days": self.days,
             "stream_rates": self.stream.as_dict(),
             "anomaly_rates": dict(self.anomaly_rates),
+            "api_fields": self.api_fields,
         }
 
 

@@ -1,9 +1,17 @@
 """Violet payload shapes for orders (bags and payment embedded), payment transactions, transfers.
 
+Every key is a documented webhook field (violet-webhooks.md). With `Options.api_fields` the
+payloads also carry the fields of Violet's API objects a future import would add: bag
+`refunds[]`, transfer `merchant_id`, `related_distribution_ids`, `transfer_reversals[]`, and
+`refund_id` on a reversal-failure error; nothing else changes.
+
 `order_payload` is the reference shape of an order. Orders are re-sent whole on every bag change,
 so rendering them dominates the simulator's cost: `order_body` produces the same bytes as
 `events.dumps(order_payload(...))` (a test holds it to that) from JSON fragments rendered once per
 order, once per bag version and once per payment version.
+
+Timestamps are rendered with the id of the object they belong to (`clock.Formatter`), so one
+instant reads the same wherever it appears.
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ _j = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 def payment_payload(o: Order, fmt: clock.Formatter) -> dict[str, Any]:
     p = o.payment
+    pid = p.payment_id
     return {
-        "id": p.payment_id,
+        "id": pid,
         "order_id": o.order_id,
         "related_bags": [str(b.bag_id) for b in o.bags],
         "related_refunds": list(p.refund_ids),
@@ -33,19 +42,19 @@ def payment_payload(o: Order, fmt: clock.Formatter) -> dict[str, Any]:
         "amount": p.amount,
         "currency": o.currency,
         "capture_status": p.status,
-        "capture_method": "AUTOMATIC",
+        "capture_method": p.capture_method,
         "transfer_status": None,
-        "transfer_method": "AUTOMATIC",
+        "transfer_method": p.transfer_method,
         "errors": [
             {
                 "error_code": e["error_code"],
                 "error_message": e["error_message"],
-                "date_created": fmt(e["date_created"]),
+                "date_created": fmt(pid, e["date_created"]),
             }
             for e in p.errors
         ],
-        "date_created": fmt(p.created_s),
-        "date_last_modified": fmt(p.dlm),
+        "date_created": fmt(pid, p.created_s),
+        "date_last_modified": fmt(pid, p.dlm),
     }
 
 
@@ -58,12 +67,13 @@ def _fulfillments(b: Bag, fmt: clock.Formatter) -> list[dict[str, Any]]:
             "carrier": b.carrier,
             "tracking_number": b.tracking,
             "status": b.fulfillment_status,
-            "date_created": fmt(b.ship_s),
+            "date_created": fmt(b.bag_id, b.ship_s),
         }
     ]
 
 
 def _refunds(o: Order, b: Bag, fmt: clock.Formatter) -> list[dict[str, Any]]:
+    """Violet's Refund objects of the bag (API only: `api_fields`)."""
     return [
         {
             "id": r.refund_id,
@@ -76,19 +86,18 @@ def _refunds(o: Order, b: Bag, fmt: clock.Formatter) -> list[dict[str, Any]]:
             "refund_currency": o.currency,
             "reason": r.reason,
             "status": "COMPLETED",
-            "date_created": fmt(r.at),
-            "date_last_modified": fmt(r.at),
+            "date_created": fmt(r.refund_id, r.at),
+            "date_last_modified": fmt(r.refund_id, r.at),
         }
         for r in b.refunds
     ]
 
 
 def bag_payload(o: Order, b: Bag, fmt: clock.Formatter) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "id": b.bag_id,
         "order_id": o.order_id,
         "merchant_id": b.merchant.merchant_id,
-        "merchant_name": b.merchant.name,
         "external_id": b.external_id,
         "status": b.status,
         "fulfillment_status": b.fulfillment_status,
@@ -96,23 +105,30 @@ def bag_payload(o: Order, b: Bag, fmt: clock.Formatter) -> dict[str, Any]:
         "dispute_status": None,
         "skus": b.skus,
         "fulfillments": _fulfillments(b, fmt),
-        "refunds": _refunds(o, b, fmt),
-        "sub_total": b.sub_total,
-        "shipping_total": b.shipping_total,
-        "tax_total": b.tax_total,
-        "discount_total": b.discount_total,
-        "total": b.total,
-        "currency": o.currency,
-        "commission_rate": money.rate_percent(b.commission_bp),
-        "date_created": fmt(o.created_s),
-        "date_last_modified": fmt(b.changed_s),
     }
+    if o.api_fields:
+        payload["refunds"] = _refunds(o, b, fmt)
+    payload.update(
+        {
+            "sub_total": b.sub_total,
+            "shipping_total": b.shipping_total,
+            "tax_total": b.tax_total,
+            "discount_total": b.discount_total,
+            "total": b.total,
+            "currency": o.currency,
+            "commission_rate": money.rate_percent(b.commission_bp),
+            "date_created": fmt(b.bag_id, o.created_s),
+            "date_last_modified": fmt(b.bag_id, b.changed_s),
+        }
+    )
+    return payload
 
 
 def order_payload(o: Order, fmt: clock.Formatter, dlm: int) -> dict[str, Any]:
     sub, shipping, tax, discount, total = o.amounts
+    oid = o.order_id
     return {
-        "id": o.order_id,
+        "id": oid,
         "app_order_id": f"APP-{o.index:08d}",
         "app_customer_id": o.app_customer_id,
         "customer": o.customer,
@@ -129,40 +145,72 @@ def order_payload(o: Order, fmt: clock.Formatter, dlm: int) -> dict[str, Any]:
         "status": o.status(),
         "channel": "APP",
         "errors": [],
-        "date_created": fmt(o.created_s),
-        "date_last_modified": fmt(dlm),
+        "date_created": fmt(oid, o.created_s),
+        "date_last_modified": fmt(oid, dlm),
     }
 
 
-def transfer_payload(t: Transfer, fmt: clock.Formatter, dlm: int) -> dict[str, Any]:
-    orders: list[str] = []
-    for b in t.bags:
-        oid = str(ids.ORDER_BASE + b.index // 4)
+# Keys only `api_fields` adds, per payload kind (tests strip them to compare worlds).
+API_KEYS = {
+    "bag": ("refunds",),
+    "transfer": ("merchant_id", "related_distribution_ids", "transfer_reversals"),
+    "transfer_error": ("refund_id",),
+}
+
+
+def transfer_payload(t: Transfer, fmt: clock.Formatter, dlm: int, api: bool) -> dict[str, Any]:
+    tid = t.transfer_id
+    lines = t.bags
+    orders: list[int] = []
+    for b in lines:
+        oid = ids.ORDER_BASE + b.index // 4
         if oid not in orders:
             orders.append(oid)
+    bags = [b.bag_id for b in lines]
+    if t.related_form == "int":
+        related: dict[str, Any] = {"related_orders": orders, "related_bags": bags}
+    else:
+        names = ("related_order_ids", "related_bag_ids") if t.related_form == "new" else None
+        o_key, b_key = names or ("related_orders", "related_bags")
+        related = {o_key: [str(x) for x in orders], b_key: [str(x) for x in bags]}
     errors = []
     for e in t.errors:
-        shown = {**e, "date_created": fmt(e["date_created"])}
-        if "date_resolved" in e:
-            shown["date_resolved"] = fmt(e["date_resolved"])
-        errors.append(shown)
-    return {
-        "id": t.transfer_id,
-        t.provider_key: t.provider_id,
+        item: dict[str, Any] = {
+            "payout_transfer_id": tid,
+            "error_code": e["error_code"],
+            "error_message": e["error_message"],
+        }
+        if api and e.get("refund_id") is not None:
+            item["refund_id"] = e["refund_id"]
+        item["date_created"] = fmt(tid, e["date_created"])
+        errors.append(item)
+    payload: dict[str, Any] = {
+        "id": tid,
+        "payment_provider_id": t.provider_id,
         "payout_account_id": t.merchant.payout_account_id,
-        "merchant_id": t.merchant.merchant_id,
-        "amount": t.amount,
-        "currency": t.currency,
-        "status": t.status,
-        "payment_provider": "STRIPE",
-        "related_orders": orders,
-        "related_bags": [str(b.bag_id) for b in t.bags],
-        "related_distributions": [str(ids.DISTRIBUTION_BASE + b.index) for b in t.bags],
-        "transfer_reversals": list(t.reversals),
-        "errors": errors,
-        "date_created": fmt(t.created_s),
-        "date_last_modified": fmt(dlm),
     }
+    if api:
+        payload["merchant_id"] = t.merchant.merchant_id
+    payload.update(
+        {
+            "amount": t.amount,
+            "currency": t.currency,
+            "status": t.status,
+            "payment_provider": "STRIPE",
+            **related,
+        }
+    )
+    if api:
+        payload["related_distribution_ids"] = [str(ids.DISTRIBUTION_BASE + b.index) for b in lines]
+        payload["transfer_reversals"] = list(t.reversals)
+    payload.update(
+        {
+            "errors": errors,
+            "date_created": fmt(tid, t.created_s),
+            "date_last_modified": fmt(tid, dlm),
+        }
+    )
+    return payload
 
 
 # -- fast rendering of orders --------------------------------------------------------------------
@@ -191,7 +239,7 @@ def prepare(o: Order) -> None:
     for b in o.bags:
         b.head = (
             f'{{"id":{b.bag_id},"order_id":{o.order_id},"merchant_id":{b.merchant.merchant_id},'
-            f'"merchant_name":{_j(b.merchant.name)},"external_id":'
+            f'"external_id":'
         )
         b.skus_json = _j(b.skus)
         b.tail = (
@@ -207,7 +255,7 @@ def _fulfillments_json(b: Bag, fmt: clock.Formatter) -> str:
         return "[]"
     return (
         f'[{{"id":{b.bag_id},"carrier":"{b.carrier}","tracking_number":"{b.tracking}",'
-        f'"status":"{b.fulfillment_status}","date_created":"{fmt(b.ship_s)}"}}]'
+        f'"status":"{b.fulfillment_status}","date_created":"{fmt(b.bag_id, b.ship_s)}"}}]'
     )
 
 
@@ -220,7 +268,8 @@ def _refunds_json(o: Order, b: Bag, fmt: clock.Formatter) -> str:
             f'"payment_transaction_id":{o.payment.payment_id},"amount":{r.amount},'
             f'"merchant_transfer_reversal_amount":{r.reversal},'
             f'"refund_currency":"{o.currency}","reason":"{r.reason}","status":"COMPLETED",'
-            f'"date_created":"{fmt(r.at)}","date_last_modified":"{fmt(r.at)}"}}'
+            f'"date_created":"{fmt(r.refund_id, r.at)}",'
+            f'"date_last_modified":"{fmt(r.refund_id, r.at)}"}}'
             for r in b.refunds
         )
         + "]"
@@ -232,14 +281,18 @@ def _bag_json(o: Order, b: Bag, fmt: clock.Formatter) -> str:
     if b.cache_key == key:
         return b.cache
     external = "null" if b.external_id is None else f'"{b.external_id}"'
+    refunds = ""
+    if o.api_fields:
+        refunds = f',"refunds":{_refunds_json(o, b, fmt) if b.refunds else "[]"}'
+    bid = b.bag_id
     b.cache = (
         f'{b.head}{external},"status":"{b.status}",'
         f'"fulfillment_status":"{b.fulfillment_status}",'
         f'"financial_status":"{b.financial_status}","dispute_status":null,'
         f'"skus":{b.skus_json},'
-        f'"fulfillments":{_fulfillments_json(b, fmt) if b.ship_s is not None else "[]"},'
-        f'"refunds":{_refunds_json(o, b, fmt) if b.refunds else "[]"}'
-        f'{b.tail}"{fmt(o.created_s)}","date_last_modified":"{fmt(b.changed_s)}"}}'
+        f'"fulfillments":{_fulfillments_json(b, fmt) if b.ship_s is not None else "[]"}'
+        f'{refunds}{b.tail}"{fmt(bid, o.created_s)}",'
+        f'"date_last_modified":"{fmt(bid, b.changed_s)}"}}'
     )
     b.cache_key = key
     return b.cache
@@ -251,22 +304,24 @@ def payment_json(o: Order, fmt: clock.Formatter) -> str:
     key = (p.dlm, fmt)
     if p.cache_key == key:
         return p.cache
+    pid = p.payment_id
     bags = ",".join([f'"{b.bag_id}"' for b in o.bags])
     refunds = ",".join([f'"{r}"' for r in p.refund_ids])
     errors = ",".join(
         [
             f'{{"error_code":{e["error_code"]},"error_message":{_j(e["error_message"])},'
-            f'"date_created":"{fmt(e["date_created"])}"}}'
+            f'"date_created":"{fmt(pid, e["date_created"])}"}}'
             for e in p.errors
         ]
     )
     p.cache = (
-        f'{{"id":{p.payment_id},"order_id":{o.order_id},"related_bags":[{bags}],'
+        f'{{"id":{pid},"order_id":{o.order_id},"related_bags":[{bags}],'
         f'"related_refunds":[{refunds}],"payment_provider":"STRIPE",'
         f'"payment_provider_transaction_id":"{p.provider_id}","amount":{p.amount},'
-        f'"currency":"{o.currency}","capture_status":"{p.status}","capture_method":"AUTOMATIC",'
-        f'"transfer_status":null,"transfer_method":"AUTOMATIC","errors":[{errors}],'
-        f'"date_created":"{fmt(p.created_s)}","date_last_modified":"{fmt(p.dlm)}"}}'
+        f'"currency":"{o.currency}","capture_status":"{p.status}",'
+        f'"capture_method":"{p.capture_method}","transfer_status":null,'
+        f'"transfer_method":"{p.transfer_method}","errors":[{errors}],'
+        f'"date_created":"{fmt(pid, p.created_s)}","date_last_modified":"{fmt(pid, p.dlm)}"}}'
     )
     p.cache_key = key
     return p.cache
@@ -276,8 +331,9 @@ def order_body(o: Order, fmt: clock.Formatter, dlm: int) -> bytes:
     """Exactly `events.dumps(order_payload(o, fmt, dlm))`, rendered from cached fragments."""
     bags = ",".join([_bag_json(o, b, fmt) for b in o.bags])
     payment = payment_json(o, fmt) if o.payment.dlm >= 0 else ""
+    oid = o.order_id
     return (
         f'{o.head}{bags}],"payment_transactions":[{payment}],{o.tail}"{o.status()}",'
-        f'"channel":"APP","errors":[],"date_created":"{fmt(o.created_s)}",'
-        f'"date_last_modified":"{fmt(dlm)}"}}'
+        f'"channel":"APP","errors":[],"date_created":"{fmt(oid, o.created_s)}",'
+        f'"date_last_modified":"{fmt(oid, dlm)}"}}'
     ).encode()

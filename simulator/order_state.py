@@ -31,6 +31,7 @@ class Bag:
         "accepted",
         "cache",
         "cache_key",
+        "cancel_u",
         "carrier",
         "changed_s",
         "commission_bp",
@@ -52,6 +53,7 @@ class Bag:
         "refunds",
         "return_s",
         "reversal_amount",
+        "reversal_delay_s",
         "reversal_s",
         "ship_s",
         "shipping_total",
@@ -89,11 +91,13 @@ class Bag:
         self.post_s: int | None = None
         self.return_s: int | None = None
         self.reversal_s = 0
+        self.reversal_delay_s = 0  # from the refund to its transfer reversal (per-bag transfers)
+        self.cancel_u = 0.0  # where in its window a "cancel" fate falls (drawn up front)
         self.refund_amount = 0
         self.reversal_amount = 0
         self.carrier = ""
         self.tracking = ""
-        self.transfer: Transfer | None = None
+        self.transfer: Transfer | None = None  # the first transfer covering it
         # Rendering cache (simulator.order_payloads): a bag's JSON changes only when it does.
         self.cache_key: tuple[int, Formatter] | None = None
         self.cache = ""
@@ -103,6 +107,11 @@ class Bag:
     def bag_id(self) -> int:
         return ids.BAG_BASE + self.index
 
+    @property
+    def full_refund(self) -> bool:
+        """Whether its post-acceptance fate takes back the whole bag."""
+        return self.post is not None and self.post != "refund_partial"
+
 
 class Order:
     """An order: static content plus the plan of when its payment and bags change."""
@@ -110,10 +119,12 @@ class Order:
     __slots__ = (
         "amounts",
         "anomaly",
+        "api_fields",
         "app_customer_id",
         "auth_s",
         "bags",
         "billing",
+        "capture_method",
         "capture_s",
         "captured",
         "created_s",
@@ -128,6 +139,7 @@ class Order:
         "shipping",
         "submit_s",
         "tail",
+        "transfer_method",
         "variant",
     )
 
@@ -140,10 +152,15 @@ class Order:
     customer: dict[str, Any]
     payment: Payment
     shipping: dict[str, Any]
-    submit_s: int
+    submit_s: int  # when the order is submitted to its merchants (its first order version)
 
-    def __init__(self, index: int, anomaly: str | None, rng: random.Random) -> None:
+    def __init__(
+        self, index: int, anomaly: str | None, rng: random.Random, api_fields: bool
+    ) -> None:
         self.index = index
+        self.api_fields = api_fields
+        self.capture_method = "AUTOMATIC"  # or CUSTOM: captured hours later
+        self.transfer_method = "AUTOMATIC"  # or DISABLED: nothing is ever transferred
         self.order_id = ids.ORDER_BASE + index
         self.anomaly = anomaly
         self.rng = rng
@@ -192,6 +209,7 @@ class Payment:
         "amount",
         "cache",
         "cache_key",
+        "capture_method",
         "created_s",
         "dlm",
         "errors",
@@ -202,10 +220,13 @@ class Payment:
         "refund_ids",
         "refunded",
         "status",
+        "transfer_method",
         "version",
     )
 
     def __init__(self, order: Order, amount: int, provider_id: str) -> None:
+        self.capture_method = order.capture_method
+        self.transfer_method = order.transfer_method
         self.payment_id = ids.PAYMENT_BASE + order.index
         self.order_id = order.order_id
         self.amount = amount
@@ -223,20 +244,26 @@ class Payment:
 
 
 class Transfer:
-    """A transfer to one merchant covering one or several of its bags (one currency)."""
+    """A transfer to one merchant: one bag, or a scheduled batch of its bags (one currency).
+
+    `lines` are what it covers, in order, with each line's contribution to `amount`: a bag paid
+    for the first time (its merchant amount, less a partial refund made before the batch), or,
+    in a batch, a bag paid by an earlier batch and refunded since (minus the reversal).
+    """
 
     __slots__ = (
         "amount",
         "anomaly",
-        "bags",
+        "batch",
         "changes",
         "created_s",
         "currency",
         "errors",
+        "lines",
         "merchant",
         "outcome",
         "provider_id",
-        "provider_key",
+        "related_form",
         "retry_s",
         "reversals",
         "sent_s",
@@ -244,12 +271,14 @@ class Transfer:
         "transfer_id",
     )
 
-    def __init__(self, first: Bag, currency: str, created_s: int) -> None:
+    def __init__(self, first: Bag, currency: str, created_s: int, batch: bool = False) -> None:
+        # A bag is paid for the first time by exactly one transfer: ids never collide.
         self.transfer_id = ids.TRANSFER_BASE + first.index
         self.merchant = first.merchant
         self.currency = currency
         self.created_s = created_s
-        self.bags: list[Bag] = []
+        self.batch = batch
+        self.lines: list[tuple[Bag, int]] = []
         self.anomaly: str | None = None
         self.amount = 0
         self.outcome = "sent"
@@ -259,6 +288,10 @@ class Transfer:
         self.errors: list[dict[str, Any]] = []
         self.reversals: list[str] = []
         self.provider_id = ""
-        self.provider_key = "payment_provider_id"
+        self.related_form = "str"  # related ids as strings, "int" integers, "new" *_ids names
         # (at, seq, kind, bag, refund); kinds: "create", "retry", "reverse", "reversal_failed"
         self.changes: list[tuple[int, int, str, Bag | None, Refund | None]] = []
+
+    @property
+    def bags(self) -> list[Bag]:
+        return [b for b, _ in self.lines]

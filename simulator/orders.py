@@ -1,20 +1,34 @@
 """Orders, their payment transactions, and the transfers that pay merchants, one chunk at a time.
 
 Each order follows its own random stream (`ids.rng_for(seed, STREAM_ORDER, i)`); transfers are
-netted per chunk from a chunk stream. Times are compressed so that a one-day span exercises every
+planned per chunk from a chunk stream. Times are compressed so that a one-day span exercises every
 topic. A healthy order:
 
-1. is submitted; its payment is AUTHORIZED then CAPTURED 1-8 s later (1 % of payments FAIL and
-   the order is cancelled within seconds, bags VOIDED);
-2. each bag (one per merchant, 1-3 per order) is accepted 2-30 min after capture (1.5 % are
-   rejected and refunded at once; nothing was transferred, so nothing is reversed);
-3. each accepted bag is transferred: one transfer per bag 1-60 min after acceptance, or, for
-   merchants that net, one transfer per merchant, currency and hour covering every bag accepted
-   in that hour; 2 % of transfers FAIL and are retried (same transfer id, SENT) 30-120 min later;
+1. is submitted; its payment is AUTHORIZED, then CAPTURED: 1-8 s later for `capture_method`
+   AUTOMATIC, 2-5 h later for the 10 % with CUSTOM (a capture not due before `as_of` stays
+   AUTHORIZED). 1 % of AUTOMATIC payments FAIL and the order is cancelled within seconds (bags
+   VOIDED). 8 % of orders have `transfer_method` DISABLED: nothing of theirs is ever transferred;
+2. each bag (one per merchant, 1-3 per order) is accepted 2-30 min after capture (AUTOMATIC) or
+   authorization (CUSTOM); 1.5 % of AUTOMATIC bags are rejected and refunded at once (nothing was
+   transferred, so nothing is reversed);
+3. each accepted, captured bag is transferred. Merchants paid per bag get one transfer per bag
+   1-60 min after max(acceptance, capture); 2 % of those FAIL and are retried (same transfer id,
+   SENT; the error item stays) 30-120 min later. Merchants paid by scheduled transfers
+   (`Merchant.batched`) get one net transfer per currency and day at 20:00 UTC + their offset,
+   covering their bags shipped before it and not yet paid (less partial refunds made before it;
+   a bag refunded in full or cancelled before it is never paid) plus, listed again, the bags
+   paid by an earlier batch and refunded since (minus the reversal: full refund, the merchant
+   amount; partial, `money.partial_reversal`). A batch whose net would be <= 0 is not made that
+   day (its lines wait for the next), unless it is the last one before `as_of` and a bag in it
+   would be overdue there (then only the refunds wait). Batches are never reversed. A merchant
+   keeps its batches in a chunk only if one of them (before `as_of`) covers two or more bags:
+   otherwise its bags there are paid per bag (finance tells a batched merchant only by a
+   multi-bag transfer);
 4. shipped 6-12 h after acceptance, delivered 2-16 h later, completed 10 min-2 h later;
-5. 2 % of bags are cancelled 10-90 min after their transfer was sent (before shipping), 1.25 %
-   returned and refunded, 1.25 % refunded in full, 2.5 % partially refunded, 1-12 h after
-   completion; each refund's transfer reversal follows 1-30 min later.
+5. 2 % of bags are cancelled (per-bag merchants: 10-90 min after their transfer was sent;
+   batched ones: before shipping), 1.25 % returned and refunded, 1.25 % refunded in full, 2.5 %
+   partially refunded, 1-12 h after completion; a per-bag transfer is reversed 1-30 min after
+   the refund.
 
 Changes after `as_of` never happen; healthy failures are only simulated when they resolve before
 `as_of`. Anomalous orders are shaped as `simulator.anomalies` describes.
@@ -27,8 +41,8 @@ from typing import Any, NamedTuple
 
 from simulator import anomalies as A
 from simulator import clock, ids, money
-from simulator.catalog import Catalog
-from simulator.events import ORDERS, PAYMENT_TRANSACTIONS, TRANSFERS, Event, Shape, dumps
+from simulator.catalog import Catalog, Merchant
+from simulator.events import ORDERS, PAYMENT_TRANSACTIONS, TRANSFERS, Event, Final, Shape, dumps
 from simulator.order_payloads import order_body, payment_json, prepare, transfer_payload
 from simulator.order_state import Bag, Order, Payment, Refund, Transfer
 from simulator.world import WorldPlan
@@ -49,10 +63,17 @@ _CARRIERS = ("UPS", "USPS", "FEDEX", "DHL", "CANADA_POST", "ROYAL_MAIL")
 _BAG_COUNTS = ((1, 60), (2, 28), (3, 12))
 _QUANTITIES = ((1, 80), (2, 15), (3, 5))
 
+CUSTOM_CAPTURE_SHARE = 0.10  # of healthy orders: capture_method CUSTOM
+DISABLED_TRANSFER_SHARE = 0.08  # of healthy orders: transfer_method DISABLED
+BATCH_HOUR_S = 20 * clock.HOUR  # scheduled transfers run daily at 20:00 UTC + merchant offset
+# A batched merchant's ship and refund times keep this far from its batch times, so that no
+# version date (a few seconds later than planned at most, plus milliseconds) crosses one.
+_BATCH_MARGIN_S = 120
+
 # Order change kinds (payment changes are P_*).
 P_AUTHORIZE, P_CAPTURE, P_FAIL, P_REFUND = 0, 1, 2, 3
 O_SUBMIT, O_FAIL, O_ACCEPT, O_REJECT, O_SHIP, O_DELIVER, O_COMPLETE = 10, 11, 12, 13, 14, 15, 16
-O_CANCEL, O_RETURN, O_REFUND = 17, 18, 19
+O_CANCEL, O_RETURN, O_REFUND, O_PAID = 17, 18, 19, 20
 
 _ORDER_TOPIC = {
     O_SUBMIT: None,
@@ -64,7 +85,9 @@ _ORDER_TOPIC = {
     O_COMPLETE: "ORDER_COMPLETED",
     O_RETURN: "ORDER_RETURNED",
     O_REFUND: "ORDER_REFUNDED",
+    O_PAID: None,
 }
+_PT = "PAYMENT_TRANSACTION_CAPTURE_STATUS_"
 
 # Post-acceptance fates of healthy bags (cumulative thresholds on one uniform draw).
 _FATES = (("cancel", 0.02), ("return", 0.0325), ("refund_full", 0.045), ("refund_partial", 0.07))
@@ -85,9 +108,9 @@ def _weighted(rng: random.Random, choices: tuple[tuple[int, int], ...]) -> int:
 
 class ChunkWorld(NamedTuple):
     events: list[Event]
-    orders: list[bytes]  # final order bodies (bags and payment inside)
-    payments: list[bytes]  # final payment transaction bodies
-    transfers: list[dict[str, Any]]
+    orders: list[tuple[str, bytes]]  # final order bodies (bags and payment inside), with topic
+    payments: list[tuple[str, bytes]]  # final payment transaction bodies, with topic
+    transfers: list[Final]
     exceptions: list[A.ExpectedException]
 
 
@@ -97,6 +120,7 @@ class _Chunk:
         self.catalog = catalog
         self.chunk = chunk
         self.as_of = plan.as_of_s
+        self.api = plan.options.api_fields
         rates = plan.options.stream
         self.shape = Shape(
             ids.rng_for(plan.seed, ids.STREAM_SHAPE, 1_000_000 + chunk).random,
@@ -112,9 +136,9 @@ class _Chunk:
     def new_order(self, i: int, anomaly: str | None) -> Order:
         plan, catalog = self.plan, self.catalog
         rng = ids.rng_for(plan.seed, ids.STREAM_ORDER, i)
-        o = Order(i, anomaly, rng)
+        o = Order(i, anomaly, rng, self.api)
         t = plan.order_time(i)
-        o.submit_s = o.auth_s = t
+        o.auth_s = t
         o.created_s = t - _between(rng, 60, 1200)
         x = rng.random() * sum(c.weight for c in money.CURRENCIES)
         currency = money.CURRENCIES[-1]
@@ -127,6 +151,11 @@ class _Chunk:
         country = rng.choice(currency.countries)
         o.customer, o.shipping, o.billing = _people(rng, i, country)
         o.app_customer_id = str(900_000 + int(rng.random() * 5_000_000))
+        custom = rng.random() < CUSTOM_CAPTURE_SHARE
+        disabled = rng.random() < DISABLED_TRANSFER_SHARE
+        if anomaly is None:  # anomalous orders capture and transfer AUTOMATIC
+            o.capture_method = "CUSTOM" if custom else "AUTOMATIC"
+            o.transfer_method = "DISABLED" if disabled else "AUTOMATIC"
 
         ready = catalog.ready_count(t)
         if ready < 1:
@@ -134,8 +163,11 @@ class _Chunk:
         chosen: list[int] = []
         if anomaly == A.PAYOUT_ACCOUNT_BLOCKED:
             chosen.append(catalog.blocked_by_order[i])
+        elif anomaly is not None:
+            chosen.append(self._unbatched_merchant(rng, ready, i))
         n_bags = 1 if anomaly == A.UNKNOWN_REFERENCE else _weighted(rng, _BAG_COUNTS)
-        n_bags = min(n_bags, ready + len(chosen))
+        n_bags = min(n_bags, ready + (anomaly == A.PAYOUT_ACCOUNT_BLOCKED))
+        n_bags = max(n_bags, len(chosen))
         tries = 0
         while len(chosen) < n_bags:
             pick = catalog.pool[int(ready * rng.random() ** 1.6)]
@@ -157,16 +189,32 @@ class _Chunk:
             delta = _between(rng, 1, 99) * (1 if rng.random() < 0.5 else -1)
             amount = total + delta if total + delta > 0 else total + abs(delta)
         o.payment = Payment(o, amount, ids.token(rng, "pi_", 24))
-        o.capture_s = t + _between(rng, 1, 8)
-        if anomaly is None and rng.random() < 0.01 and o.capture_s + 10 <= self.as_of:
-            o.variant = "payment_failed"
-            o.captured = False
-            o.fail_order_s = o.capture_s + _between(rng, 1, 5)
-            return o
+        if o.capture_method == "CUSTOM":
+            o.submit_s = t + _between(rng, 1, 8)
+            o.capture_s = t + _between(rng, 2 * clock.HOUR, 5 * clock.HOUR)
+        else:
+            o.capture_s = o.submit_s = t + _between(rng, 1, 8)
+            if anomaly is None and rng.random() < 0.01 and o.capture_s + 10 <= self.as_of:
+                o.variant = "payment_failed"
+                o.captured = False
+                o.fail_order_s = o.capture_s + _between(rng, 1, 5)
+                return o
         o.captured = anomaly not in A.UNCAPTURED_KINDS
         for bag in o.bags:
             self._plan_bag(o, bag, rng)
         return o
+
+    def _unbatched_merchant(self, rng: random.Random, ready: int, i: int) -> int:
+        """A ready merchant paid per bag (an anomaly's first bag must not be batched)."""
+        catalog = self.catalog
+        for _ in range(50):
+            pick = catalog.pool[int(ready * rng.random() ** 1.6)]
+            if not catalog.merchants[pick].batched:
+                return pick
+        for pick in catalog.pool[:ready]:
+            if not catalog.merchants[pick].batched:
+                return pick
+        raise RuntimeError(f"no merchant paid per bag is ready for anomalous order {i}")
 
     def _fill_bag(self, o: Order, bag: Bag, country: str, rng: random.Random) -> None:
         m = bag.merchant
@@ -209,8 +257,9 @@ class _Chunk:
         bag.tracking = ids.token(rng, "1Z", 16)
 
     def _plan_bag(self, o: Order, bag: Bag, rng: random.Random) -> None:
-        bag.decide_s = o.capture_s + _between(rng, 120, 1800)
-        if o.anomaly is None and rng.random() < 0.015:
+        custom = o.capture_method == "CUSTOM"
+        bag.decide_s = (o.auth_s if custom else o.capture_s) + _between(rng, 120, 1800)
+        if o.anomaly is None and not custom and rng.random() < 0.015:
             return  # rejected by the merchant
         bag.accepted = True
         bag.ship_s = bag.decide_s + _between(rng, 6 * clock.HOUR, 12 * clock.HOUR)
@@ -221,96 +270,195 @@ class _Chunk:
             bag.post = next((fate for fate, limit in _FATES if x < limit), None)
         elif o.anomaly in (A.REVERSAL_MISSING, A.REVERSAL_FAILED) and bag.pos == 0:
             bag.post = "cancel"
+        if bag.post is None:
+            return
+        # Everything the fate needs is drawn now; when a cancellation happens depends on how
+        # the bag is paid (simulator.orders phase 3).
+        bag.cancel_u = rng.random()
+        bag.reversal_delay_s = _between(rng, 60, 30 * clock.MINUTE)
+        if bag.post == "cancel":
+            bag.refund_amount = bag.total
+            bag.reversal_amount = bag.merchant_amount
+            return
+        bag.post_s = bag.complete_s + _between(rng, clock.HOUR, 12 * clock.HOUR)
+        if bag.post == "return":
+            bag.return_s = bag.post_s - _between(rng, 10 * clock.MINUTE, clock.HOUR)
+        if bag.post == "refund_partial":
+            units = sum(s["quantity"] for s in bag.skus)
+            goods = bag.skus[0]["price"] if units > 1 else bag.sub_total // 2
+            # Goods money only, at most half the discounted goods: always less than the
+            # merchant amount (the reversal never takes back a whole transfer).
+            goods = max(1, min(goods, (bag.sub_total - bag.discount_total) // 2))
+            bag.refund_amount = goods
+            bag.reversal_amount = money.partial_reversal(goods, bag.commission_bp)
+        else:
+            bag.refund_amount = bag.total
+            bag.reversal_amount = bag.merchant_amount
 
     # -- phase 2: transfers ----------------------------------------------------------------------
 
     def plan_transfers(self, orders: list[Order]) -> list[Transfer]:
         rng = ids.rng_for(self.plan.seed, ids.STREAM_CHUNK, self.chunk)
-        transfers: list[Transfer] = []
-        netted: dict[tuple[int, str, int], Transfer] = {}
+        per_bag: list[tuple[Order, Bag]] = []
+        batched: dict[int, list[tuple[Order, Bag]]] = {}
         for o in orders:
-            if not o.captured:
+            if not o.captured or o.transfer_method == "DISABLED":
                 continue
             for bag in o.bags:
                 if not bag.accepted or (o.anomaly == A.TRANSFER_MISSING and bag.pos == 0):
                     continue
-                dedicated = bag.pos == 0 and o.anomaly in A.DEDICATED_TRANSFER_KINDS
-                if dedicated or not bag.merchant.batched:
-                    t = Transfer(bag, o.currency, bag.decide_s + _between(rng, 60, 3600))
-                    transfers.append(t)
-                    if dedicated:
-                        t.anomaly = o.anomaly
+                if bag.merchant.batched:
+                    batched.setdefault(bag.merchant.ordinal, []).append((o, bag))
                 else:
-                    tick = ((bag.decide_s + 60) // clock.HOUR + 1) * clock.HOUR
-                    key = (bag.merchant.ordinal, o.currency, tick)
-                    found = netted.get(key)
-                    if found is None:
-                        found = Transfer(bag, o.currency, tick + bag.merchant.batch_offset_s)
-                        netted[key] = found
-                        transfers.append(found)
-                    t = found
-                t.bags.append(bag)
-                bag.transfer = t
+                    per_bag.append((o, bag))
+        transfers: list[Transfer] = []
+        for ordinal in sorted(batched):
+            batches = self._batches(self.catalog.merchants[ordinal], batched[ordinal])
+            if batches is None:
+                per_bag.extend(batched[ordinal])  # paid per bag in this chunk
+            else:
+                transfers.extend(batches)
+        per_bag.sort(key=lambda ob: ob[1].index)
+        singles: list[Transfer] = []
+        for o, bag in per_bag:
+            t = Transfer(bag, o.currency, max(bag.decide_s, o.capture_s) + _between(rng, 60, 3600))
+            t.lines.append((bag, bag.merchant_amount))
+            bag.transfer = t
+            if bag.pos == 0 and o.anomaly in A.DEDICATED_TRANSFER_KINDS:
+                t.anomaly = o.anomaly
+            singles.append(t)
+        transfers = singles + transfers
         for t in transfers:
-            t.amount = sum(b.merchant_amount for b in t.bags)
+            t.amount = sum(amount for _, amount in t.lines)
             t.provider_id = ids.token(rng, "tr_", 24)
-            if rng.random() < 0.1:
-                t.provider_key = "payment_provider_transfer_id"  # the other documented name
+            form = rng.random()
+            t.related_form = "int" if form < 0.1 else "new" if form < 0.2 else "str"
             if t.anomaly == A.TRANSFER_AMOUNT_MISMATCH:
                 t.amount += _between(rng, 1, 5) * (1 if rng.random() < 0.5 else -1)
             if t.anomaly == A.TRANSFER_FAILED:
                 t.outcome = "failed"
             elif t.anomaly == A.PAYOUT_ACCOUNT_BLOCKED:
                 t.outcome = "pending"
+            elif t.anomaly == A.TRANSFER_PARTIALLY_SENT:
+                t.outcome = "partial"
             elif (
                 t.anomaly is None
+                and not t.batch
                 and rng.random() < 0.02
                 and t.created_s + 2 * clock.HOUR + 60 <= self.as_of
             ):
                 t.outcome = "retried"
                 t.retry_s = t.created_s + _between(rng, 30 * clock.MINUTE, 2 * clock.HOUR)
-            t.sent_s = {"sent": t.created_s, "retried": t.retry_s}.get(t.outcome)
+            t.sent_s = {"sent": t.created_s, "partial": t.created_s, "retried": t.retry_s}.get(
+                t.outcome
+            )
             t.changes.append((t.created_s, 0, "create", None, None))
             if t.outcome == "retried":
                 t.changes.append((t.retry_s, 1, "retry", None, None))
         return transfers
 
+    def _batch_times(self, m: Merchant) -> list[int]:
+        plan = self.plan
+        first = plan.start_s - plan.start_s % clock.DAY + BATCH_HOUR_S + m.batch_offset_s
+        return [at for at in range(first, plan.as_of_s + 1, clock.DAY) if at >= plan.start_s]
+
+    def _batches(self, m: Merchant, entries: list[tuple[Order, Bag]]) -> list[Transfer] | None:
+        """The scheduled transfers of batched merchant `m` in this chunk (`entries`: its owed
+        bags), or None when none of them would cover two bags (then it is paid per bag here)."""
+        times = self._batch_times(m)
+
+        def clear(at: int) -> int:
+            for bt in times:
+                if bt - _BATCH_MARGIN_S <= at < bt + _BATCH_MARGIN_S:
+                    return bt + _BATCH_MARGIN_S
+            return at
+
+        for _, bag in entries:
+            if bag.ship_s is not None:
+                bag.ship_s = clear(bag.ship_s)
+            if bag.post is not None and bag.post != "cancel" and bag.post_s is not None:
+                bag.post_s = clear(bag.post_s)
+        grace_s = int(self.plan.options.grace.scheduled_transfer_grace_days * clock.DAY)
+        made: list[Transfer] = []
+        for currency in sorted({o.currency for o, _ in entries}):
+            # A cancelled bag is cancelled before shipping: never in a batch.
+            bags = sorted(
+                (b for o, b in entries if o.currency == currency and b.post != "cancel"),
+                key=lambda b: b.index,
+            )
+            paid_at: dict[int, int] = {}
+            netted: set[int] = set()
+            for k, bt in enumerate(times):
+                new: list[tuple[Bag, int]] = []
+                netting: list[tuple[Bag, int]] = []
+                for b in bags:
+                    refunded = b.post is not None and b.post_s is not None and b.post_s < bt
+                    paid = paid_at.get(b.index)
+                    if paid is not None:
+                        # Paid by an earlier batch and refunded since: nets into this one.
+                        if refunded and b.index not in netted and (b.post_s or 0) > paid:
+                            netting.append((b, -b.reversal_amount))
+                        continue
+                    if b.ship_s is None or b.ship_s >= bt:
+                        continue
+                    if refunded and b.full_refund:
+                        continue  # refunded in full before it was ever paid: never owed
+                    partial = b.reversal_amount if refunded else 0
+                    new.append((b, b.merchant_amount - partial))
+                if not new:
+                    continue
+                if sum(a for _, a in new) + sum(a for _, a in netting) <= 0:
+                    last = k + 1 == len(times)  # the next batch is after as_of
+                    due = self.as_of + _BATCH_MARGIN_S - grace_s
+                    if not last or all(b.ship_s is None or b.ship_s > due for b, _ in new):
+                        continue  # not made today: every line waits for the next batch
+                    netting = []  # a bag would be overdue at as_of: the refunds wait instead
+                t = Transfer(new[0][0], currency, bt, batch=True)
+                t.lines = new + netting
+                for b, _ in new:
+                    paid_at[b.index] = bt
+                    b.transfer = t
+                netted.update(b.index for b, _ in netting)
+                made.append(t)
+        if not any(len({b.index for b in t.bags}) >= 2 for t in made):
+            for t in made:
+                for b in t.bags:
+                    b.transfer = None
+            return None
+        # Kept batched: its cancellations happen before shipping, once captured.
+        for o, bag in entries:
+            if bag.post == "cancel" and bag.ship_s is not None:
+                lo = max(bag.decide_s, o.capture_s) + 10 * clock.MINUTE
+                hi = bag.ship_s - 10 * clock.MINUTE
+                bag.post_s = lo + int(bag.cancel_u * max(0, hi - lo))
+                bag.ship_s = bag.deliver_s = bag.complete_s = None
+        return made
+
     # -- phase 3: what follows the transfer ----------------------------------------------------
 
     def plan_after_transfer(self, o: Order) -> None:
-        rng = o.rng
         for bag in o.bags:
             if bag.post is None:
                 continue
-            if bag.post == "cancel":
+            if bag.post == "cancel" and bag.post_s is None:
+                # Paid per bag: cancelled 10-90 min (anomalies: 10-60 min) after the transfer
+                # was sent, before shipping; without a sent transfer there is no cancellation.
                 sent = bag.transfer.sent_s if bag.transfer is not None else None
                 if sent is None:
                     bag.post = None
                     continue
                 longest = 60 * clock.MINUTE if o.anomaly is not None else 90 * clock.MINUTE
-                bag.post_s = sent + _between(rng, 10 * clock.MINUTE, longest)
+                lo = 10 * clock.MINUTE
+                bag.post_s = sent + lo + int(bag.cancel_u * (longest - lo))
                 bag.ship_s = bag.deliver_s = bag.complete_s = None
-                bag.refund_amount = bag.total
-                bag.reversal_amount = bag.merchant_amount
-            else:
-                assert bag.complete_s is not None
-                bag.post_s = bag.complete_s + _between(rng, clock.HOUR, 12 * clock.HOUR)
-                if bag.post == "return":
-                    bag.return_s = bag.post_s - _between(rng, 10 * clock.MINUTE, clock.HOUR)
-                if bag.post == "refund_partial":
-                    units = sum(s["quantity"] for s in bag.skus)
-                    goods = bag.skus[0]["price"] if units > 1 else max(1, bag.sub_total // 2)
-                    bag.refund_amount = goods
-                    bag.reversal_amount = money.partial_reversal(goods, bag.commission_bp)
-                else:
-                    bag.refund_amount = bag.total
-                    bag.reversal_amount = bag.merchant_amount
-            bag.reversal_s = bag.post_s + _between(rng, 60, 30 * clock.MINUTE)
+            assert bag.post_s is not None
+            bag.reversal_s = bag.post_s + bag.reversal_delay_s
 
     # -- phase 4: versions and events ------------------------------------------------------------
 
-    def emit_order(self, o: Order) -> tuple[bytes | None, bytes | None]:
-        """Apply the order's changes in time order; returns its final order body and payment.
+    def emit_order(self, o: Order) -> tuple[tuple[str, bytes] | None, tuple[str, bytes] | None]:
+        """Apply the order's changes in time order; returns its final order body and payment,
+        each with the first topic that announced it.
 
         Both are None for an order whose events are never delivered (UNKNOWN_REFERENCE).
         """
@@ -329,7 +477,9 @@ class _Chunk:
                 add(o.capture_s, P_FAIL)
             elif o.anomaly != A.CAPTURE_MISSING:
                 add(o.capture_s, P_CAPTURE)
-            add(o.capture_s, O_SUBMIT)
+                if o.capture_method == "CUSTOM":
+                    add(o.capture_s, O_PAID)
+            add(o.submit_s, O_SUBMIT)
             for bag in o.bags:
                 pos = bag.pos
                 if not bag.accepted:
@@ -350,7 +500,8 @@ class _Chunk:
         p = o.payment
         order_dlm = -1
         order_version = 0
-        last_body: bytes | None = None
+        last_order: tuple[str, bytes] | None = None
+        last_payment: tuple[str, bytes] | None = None
         shape = self.shape
         as_of = self.as_of
         for at, _, kind, pos in changes:
@@ -363,11 +514,11 @@ class _Chunk:
                 p.dlm = dlm
                 topic = self._apply_payment(o, kind, changed, at)
                 body = payment_json(o, shape.formatter()).encode()
-                p.last = body
+                last_payment = (topic, body)
                 if not suppressed:
                     topics = (topic,)
                     if shape.beside():
-                        topics = (topic, "PAYMENT_TRANSACTION_CAPTURE_STATUS_UPDATED")
+                        topics = (topic, _PT + "UPDATED")
                     for tp in topics:
                         self.events.append(
                             Event(dlm, tp, PAYMENT_TRANSACTIONS, p.payment_id, p.version, body, ())
@@ -380,15 +531,15 @@ class _Chunk:
             order_dlm = dlm
             specific = self._apply_order(o, kind, changed, at, dlm)
             body = order_body(o, shape.formatter(), dlm)
-            last_body = body
-            if suppressed:
-                continue
             if specific is None:
                 topics = ("ORDER_UPDATED",)
             elif shape.beside():
                 topics = (specific, "ORDER_UPDATED")
             else:
                 topics = (specific,)
+            last_order = (topics[0], body)
+            if suppressed:
+                continue
             header_bag = changed if changed is not None else o.bags[0]
             headers = (
                 ("X-Violet-Order-Id", str(o.order_id)),
@@ -399,15 +550,15 @@ class _Chunk:
             order_version += 1
         if suppressed:
             return None, None
-        return last_body, p.last
+        return last_order, last_payment
 
     def _apply_payment(self, o: Order, kind: int, bag: Bag | None, at: int) -> str:
         p = o.payment
         if kind == P_AUTHORIZE:
-            return "PAYMENT_TRANSACTION_AUTHORIZED"
+            return _PT + "AUTHORIZED"
         if kind == P_CAPTURE:
             p.status = "CAPTURED"
-            return "PAYMENT_TRANSACTION_CAPTURED"
+            return _PT + "CAPTURED"
         if kind == P_FAIL:
             p.status = "FAILED"
             p.errors = [
@@ -417,7 +568,8 @@ class _Chunk:
                     "date_created": at,
                 }
             ]
-            return "PAYMENT_TRANSACTION_FAILED"
+            return _PT + "FAILED"
+        # A refund: `amount` keeps the captured amount, the refund's id joins related_refunds.
         assert bag is not None
         amount = bag.total if not bag.accepted else bag.refund_amount
         refund_id = ids.REFUND_BASE + bag.index
@@ -425,13 +577,13 @@ class _Chunk:
         p.refunded += amount
         if p.refunded >= p.amount:
             p.status = "REFUNDED"
-            return "PAYMENT_TRANSACTION_REFUNDED"
+            return _PT + "REFUNDED"
         p.status = "PARTIALLY_REFUNDED"
-        return "PAYMENT_TRANSACTION_PARTIALLY_REFUNDED"
+        return _PT + "PARTIALLY_REFUNDED"
 
     def _apply_order(self, o: Order, kind: int, bag: Bag | None, at: int, dlm: int) -> str | None:
         if kind == O_SUBMIT:
-            financial = "PAID"
+            financial = "PAID" if o.capture_method == "AUTOMATIC" else "AUTHORIZED"
             if o.anomaly == A.CAPTURE_MISSING:
                 financial = "AUTHORIZED"
             elif o.anomaly == A.CAPTURE_FAILED:
@@ -439,6 +591,12 @@ class _Chunk:
             for b in o.bags:
                 b.financial_status = financial
                 b.changed_s = dlm
+            return None
+        if kind == O_PAID:  # a CUSTOM capture
+            for b in o.bags:
+                if b.financial_status == "AUTHORIZED":
+                    b.financial_status = "PAID"
+                    b.changed_s = dlm
             return None
         if kind == O_FAIL:
             for b in o.bags:
@@ -482,17 +640,17 @@ class _Chunk:
 
     def _schedule_reversal(self, o: Order, bag: Bag, refund: Refund) -> None:
         t = bag.transfer
-        if t is None or o.anomaly == A.REVERSAL_MISSING:
-            return
+        if t is None or t.batch or o.anomaly == A.REVERSAL_MISSING:
+            return  # batches are never reversed: the refund nets into the next batch
         kind = "reversal_failed" if o.anomaly == A.REVERSAL_FAILED else "reverse"
         t.changes.append((bag.reversal_s, len(t.changes), kind, bag, refund))
 
     # -- transfers -------------------------------------------------------------------------------
 
-    def emit_transfer(self, t: Transfer) -> dict[str, Any] | None:
+    def emit_transfer(self, t: Transfer) -> Final | None:
         shape = self.shape
         dlm = -1
-        last: dict[str, Any] | None = None
+        last: Final | None = None
         changes = sorted(t.changes, key=lambda c: (c[0], c[1]))
         for version, (at, _, kind, bag, refund) in enumerate(changes):
             dlm = max(at, dlm + 1)
@@ -506,12 +664,14 @@ class _Chunk:
                 elif t.outcome == "pending":
                     t.status = "PENDING"
                     topic = "TRANSFER_UPDATED"
+                elif t.outcome == "partial":
+                    t.status = "SENT"  # only part reached the merchant; never completed
+                    topic = "TRANSFER_PARTIALLY_SENT"
                 else:
                     t.status = "SENT"
                     topic = "TRANSFER_SENT"
             elif kind == "retry":
-                t.status = "SENT"
-                t.errors = [{**e, "resolved": True, "date_resolved": at} for e in t.errors]
+                t.status = "SENT"  # the failure's error item stays in errors[]
                 topic = "TRANSFER_SENT"
             elif kind == "reverse":
                 assert bag is not None
@@ -532,9 +692,8 @@ class _Chunk:
                 assert refund is not None
                 t.errors = [*t.errors, _transfer_error(A.REVERSAL_FAILED_CODE, at, refund)]
                 topic = "TRANSFER_REVERSAL_FAILED"
-            fmt = shape.formatter()
-            payload = transfer_payload(t, fmt, dlm)
-            last = payload
+            payload = transfer_payload(t, shape.formatter(), dlm, self.api)
+            last = (topic, payload)
             self.events.append(
                 Event(dlm, topic, TRANSFERS, t.transfer_id, version, dumps(payload), ())
             )
@@ -551,64 +710,84 @@ class _Chunk:
         cur = o.currency
         oid, bid, mid = o.order_id, bag.bag_id, bag.merchant.merchant_id
         pid = o.payment.payment_id
+        E = A.ExpectedException
         self._check_happened(o)
         if kind == A.CAPTURE_MISSING:
+            amount = o.payment.amount
             detail = f"payment {pid} authorized {clock.iso(o.auth_s)}, never captured"
-            return A.ExpectedException(kind, cur, o.payment.amount, oid, None, None, None, detail)
+            return E(kind, cur, amount, -amount, oid, None, None, None, detail)
         if kind == A.CAPTURE_FAILED:
             detail = f"payment {pid} capture failed {clock.iso(o.capture_s)}; order not cancelled"
-            return A.ExpectedException(kind, cur, total, oid, None, None, None, detail)
+            return E(kind, cur, total, None, oid, None, None, None, detail)
         if kind == A.CAPTURE_AMOUNT_MISMATCH:
             diff = o.payment.amount - total
             detail = f"captured {o.payment.amount} for an order total of {total} ({diff:+d})"
-            return A.ExpectedException(kind, cur, abs(diff), oid, None, None, None, detail)
+            return E(kind, cur, abs(diff), diff, oid, None, None, None, detail)
         if kind == A.TRANSFER_MISSING:
+            amount = bag.merchant_amount
             detail = f"bag accepted {clock.iso(bag.decide_s)}, captured, never transferred"
-            return A.ExpectedException(kind, cur, bag.merchant_amount, oid, bid, mid, None, detail)
+            return E(kind, cur, amount, -amount, oid, bid, mid, None, detail)
         assert t is not None
         tid = t.transfer_id
         if kind == A.TRANSFER_FAILED:
             detail = f"transfer failed {clock.iso(t.created_s)}, never retried"
-            return A.ExpectedException(kind, cur, t.amount, oid, bid, mid, tid, detail)
+            return E(kind, cur, t.amount, None, oid, bid, mid, tid, detail)
+        if kind == A.TRANSFER_PARTIALLY_SENT:
+            detail = f"transfer partially sent {clock.iso(t.created_s)}, never completed"
+            return E(kind, cur, t.amount, None, oid, bid, mid, tid, detail)
         if kind == A.TRANSFER_AMOUNT_MISMATCH:
             diff = t.amount - bag.merchant_amount
             detail = f"transferred {t.amount}, merchant amount {bag.merchant_amount} ({diff:+d})"
-            return A.ExpectedException(kind, cur, abs(diff), oid, bid, mid, tid, detail)
+            return E(kind, cur, abs(diff), diff, oid, bid, mid, tid, detail)
         if kind == A.REVERSAL_MISSING:
             detail = f"bag cancelled {clock.iso(bag.post_s or 0)}, transfer never reversed"
-            return A.ExpectedException(kind, cur, bag.reversal_amount, oid, bid, mid, tid, detail)
+            return E(kind, cur, t.amount, -t.amount, oid, bid, mid, tid, detail)
         if kind == A.REVERSAL_FAILED:
             detail = f"reversal for the refund of {clock.iso(bag.post_s or 0)} failed"
-            return A.ExpectedException(kind, cur, bag.reversal_amount, oid, bid, mid, tid, detail)
+            return E(kind, cur, t.amount, None, oid, bid, mid, tid, detail)
         if kind == A.UNKNOWN_REFERENCE:
             detail = f"transfer names order {oid} / bag {bid}, never delivered"
-            return A.ExpectedException(kind, cur, t.amount, oid, bid, mid, tid, detail)
+            return E(kind, cur, t.amount, None, oid, bid, mid, tid, detail)
         detail = f"transfer pending to payout account {t.merchant.payout_account_id}, blocked"
-        return A.ExpectedException(kind, cur, t.amount, oid, bid, mid, tid, detail)
+        return E(kind, cur, t.amount, None, oid, bid, mid, tid, detail)
 
     def _check_happened(self, o: Order) -> None:
         """The anomaly window guarantees this; a failure here is a bug in the plan."""
         bag = o.bags[0]
         last = o.capture_s
-        if o.anomaly in (A.TRANSFER_MISSING, A.TRANSFER_FAILED, A.TRANSFER_AMOUNT_MISMATCH):
-            last = bag.decide_s if bag.transfer is None else bag.transfer.created_s
+        t = bag.transfer
+        if o.anomaly in (
+            A.TRANSFER_MISSING,
+            A.TRANSFER_FAILED,
+            A.TRANSFER_PARTIALLY_SENT,
+            A.TRANSFER_AMOUNT_MISMATCH,
+        ):
+            last = bag.decide_s if t is None else t.created_s
         elif o.anomaly in (A.REVERSAL_MISSING, A.REVERSAL_FAILED):
             last = bag.reversal_s
         elif o.anomaly in (A.UNKNOWN_REFERENCE, A.PAYOUT_ACCOUNT_BLOCKED):
-            last = bag.transfer.created_s if bag.transfer is not None else self.as_of + 1
-        if last > self.plan.anomaly_end_s + 4 * clock.HOUR or not bag.accepted:
-            raise RuntimeError(f"anomaly {o.anomaly} of order {o.index} falls outside its window")
+            last = t.created_s if t is not None else self.as_of + 1
+        wrong_shape = (
+            not bag.accepted
+            or bag.merchant.batched
+            or o.capture_method != "AUTOMATIC"
+            or o.transfer_method != "AUTOMATIC"
+            or (o.anomaly in A.DEDICATED_TRANSFER_KINDS and (t is None or len(t.lines) != 1))
+        )
+        if last > self.plan.anomaly_end_s + 4 * clock.HOUR or wrong_shape:
+            raise RuntimeError(
+                f"anomaly {o.anomaly} of order {o.index} falls outside its window or shape"
+            )
 
 
 def _transfer_error(code: int, at: int, refund: Refund | None) -> dict[str, Any]:
     if refund is None:
         message = "Stripe transfer failed: insufficient available balance on the platform"
-        return {"error_code": code, "error_message": message, "resolved": False, "date_created": at}
+        return {"error_code": code, "error_message": message, "date_created": at}
     return {
         "error_code": code,
         "error_message": "Stripe transfer reversal failed: connected account balance too low",
-        "refund_id": refund.refund_id,
-        "resolved": False,
+        "refund_id": refund.refund_id,  # rendered only with api_fields
         "date_created": at,
     }
 
@@ -643,8 +822,8 @@ def simulate(plan: WorldPlan, catalog: Catalog, chunk: int) -> ChunkWorld:
     transfers = sim.plan_transfers(orders)
     for o in orders:
         sim.plan_after_transfer(o)
-    final_orders: list[bytes] = []
-    final_payments: list[bytes] = []
+    final_orders: list[tuple[str, bytes]] = []
+    final_payments: list[tuple[str, bytes]] = []
     for o in orders:
         order, payment = sim.emit_order(o)
         if order is not None:

@@ -3,13 +3,20 @@
 The truth's entity files hold one row per entity id: the fields below taken from the version with
 the greatest `date_last_modified`. Bags and their SKU lines come out of order payloads. Money
 columns are integer minor units named `*_minor` (beside `currency`); `commission_rate_bp` is the
-payload's percentage in basis points; timestamps are epoch microseconds (UTC) here and
-`timestamp[us, UTC]` in the files. Reading a payload here never trusts the simulator's internal
-state, so tests can rebuild the same rows from the delivered bytes.
+payload's percentage in basis points; timestamps are exact epoch microseconds (UTC) here and
+`timestamp[us, UTC]` in the files.
+
+Only what webhooks deliver is read (documented fields, violet-webhooks.md, and the topic): never
+the simulator's internal state, so tests can rebuild the same rows from the delivered bytes. A
+sync's `type` is its topic's (PRODUCT_SYNC_* or COLLECTION_SYNC_*); a transfer's `merchant_id`
+is the merchant of its payout account (`accounts`, built from payout-account payloads); its
+related ids come as strings or integers, under `related_orders`/`related_bags` or the newer
+`related_order_ids`/`related_bag_ids`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from simulator import clock, events, money
@@ -49,8 +56,6 @@ SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
         ("commission_rate_bp", INT),
         ("commission_minor", INT),
         ("merchant_amount_minor", INT),
-        ("refunded_minor", INT),
-        ("transfer_reversal_due_minor", INT),
         ("date_last_modified", TS),
     ),
     "bag_skus": (
@@ -99,8 +104,6 @@ SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
         ("merchant_id", INT),
         ("type", STR),
         ("status", STR),
-        ("total", INT),
-        ("synced", INT),
         ("date_last_modified", TS),
     ),
     "payout_accounts": (
@@ -118,6 +121,8 @@ SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
         ("payment_transaction_id", INT),
         ("order_id", INT),
         ("capture_status", STR),
+        ("capture_method", STR),
+        ("transfer_method", STR),
         ("currency", STR),
         ("amount_minor", INT),
         ("refund_count", INT),
@@ -133,26 +138,41 @@ SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
         ("amount_minor", INT),
         ("related_order_ids", INT_LIST),
         ("related_bag_ids", INT_LIST),
-        ("reversal_count", INT),
-        ("open_error_count", INT),
+        ("error_count", INT),
+        ("date_created", TS),
         ("date_last_modified", TS),
     ),
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 
 
-def _ts(text: str) -> int:
-    return clock.parse(text) * clock.US
+_ts = clock.parse  # exact epoch microseconds
 
 
 def version_of(payload: dict[str, Any]) -> int:
-    """The payload's `date_last_modified` as epoch seconds (its version)."""
+    """The payload's `date_last_modified` as exact epoch microseconds (its version)."""
     return clock.parse(payload["date_last_modified"])
+
+
+def sync_type(topic: str) -> str:
+    """PRODUCT or COLLECTION: a sync's type comes from its topic, not its body."""
+    if topic.startswith("PRODUCT_SYNC_"):
+        return "PRODUCT"
+    if topic.startswith("COLLECTION_SYNC_"):
+        return "COLLECTION"
+    raise ValueError(f"not a sync topic: {topic!r}")
+
+
+def related_ids(p: dict[str, Any], name: str) -> list[int]:
+    """A transfer's `related_<name>` ids (or the newer `related_<name>_ids`), as integers."""
+    values = p.get(f"related_{name}")
+    if values is None:
+        values = p.get(f"related_{name[:-1]}_ids") or []
+    return [int(x) for x in values]
 
 
 def _bag_rows(b: dict[str, Any]) -> Row:
     bp = money.rate_bp(b["commission_rate"])
-    refunds = b.get("refunds") or []
     return (
         b["id"],
         b["order_id"],
@@ -171,14 +191,18 @@ def _bag_rows(b: dict[str, Any]) -> Row:
         money.merchant_amount(
             b["sub_total"], b["tax_total"], b["shipping_total"], b["discount_total"], bp
         ),
-        sum(r["amount"] for r in refunds),
-        sum(r["merchant_transfer_reversal_amount"] for r in refunds),
         _ts(b["date_last_modified"]),
     )
 
 
-def rows(entity: str, p: dict[str, Any]) -> dict[str, list[Row]]:
-    """The rows one payload of `entity` contributes, per table."""
+def rows(
+    entity: str,
+    p: dict[str, Any],
+    topic: str | None = None,
+    accounts: Mapping[int, int] | None = None,
+) -> dict[str, list[Row]]:
+    """The rows one payload of `entity` contributes, per table. Syncs need the `topic` that
+    announced the payload; transfers need `accounts` (payout account id -> merchant id)."""
     if entity == events.ORDERS:
         bags = p["bags"]
         return {
@@ -268,14 +292,13 @@ def rows(entity: str, p: dict[str, Any]) -> dict[str, list[Row]]:
         )
         return {"collections": [row]}
     if entity == events.SYNCS:
-        label = "products" if p["type"] == "PRODUCT" else "collections"
+        if topic is None:
+            raise ValueError("a sync's row needs its topic")
         row = (
             p["id"],
             p["merchant_id"],
-            p["type"],
+            sync_type(topic),
             p["status"],
-            p[f"total_{label}"],
-            p[f"{label}_synced"],
             _ts(p["date_last_modified"]),
         )
         return {"syncs": [row]}
@@ -284,6 +307,8 @@ def rows(entity: str, p: dict[str, Any]) -> dict[str, list[Row]]:
             p["id"],
             p["order_id"],
             p["capture_status"],
+            p.get("capture_method") or "AUTOMATIC",
+            p.get("transfer_method") or "AUTOMATIC",
             p["currency"],
             p["amount"],
             len(p["related_refunds"]),
@@ -292,25 +317,32 @@ def rows(entity: str, p: dict[str, Any]) -> dict[str, list[Row]]:
         )
         return {"payment_transactions": [row]}
     if entity == events.TRANSFERS:
+        if accounts is None:
+            raise ValueError("a transfer's row needs the payout accounts' merchants")
         row = (
             p["id"],
-            p["merchant_id"],
+            accounts[p["payout_account_id"]],
             p["payout_account_id"],
             p["status"],
             p["currency"],
             p["amount"],
-            [int(x) for x in p["related_orders"]],
-            [int(x) for x in p["related_bags"]],
-            len(p.get("transfer_reversals") or []),
-            sum(1 for e in p["errors"] if not e.get("resolved", False)),
+            related_ids(p, "orders"),
+            related_ids(p, "bags"),
+            len(p.get("errors") or []),
+            _ts(p["date_created"]),
             _ts(p["date_last_modified"]),
         )
         return {"transfers": [row]}
     raise ValueError(f"no rows for entity {entity!r}")
 
 
-def collect(entity: str, payloads: list[dict[str, Any]], into: dict[str, list[Row]]) -> None:
-    """Append the rows of `payloads` to `into` (table -> rows)."""
-    for p in payloads:
-        for table, table_rows in rows(entity, p).items():
+def collect(
+    entity: str,
+    finals: list[events.Final],
+    into: dict[str, list[Row]],
+    accounts: Mapping[int, int] | None = None,
+) -> None:
+    """Append the rows of `finals` ((topic, payload) pairs) to `into` (table -> rows)."""
+    for topic, p in finals:
+        for table, table_rows in rows(entity, p, topic, accounts).items():
             into.setdefault(table, []).extend(table_rows)

@@ -9,7 +9,8 @@ however many orders the world has.
 `form` says what is kept: `send` keeps whole deliveries (bad signatures included), `write` keeps
 the raw-record fields of stored deliveries (headers already run through
 `ingest.records.header_fields`, as the service would), `truth` keeps nothing but counts and the
-final entity rows.
+final entity rows. For those rows, chunks learn each payout account's merchant from the merchant
+groups' payout-account rows (what payloads say, as a warehouse would join them).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def read_range(spills: list[Spill], lo_us: int | None, hi_us: int | None) -> Ite
 def _finish(
     rank: int,
     evs: list[events.Event],
-    finals: dict[str, list[dict[str, Any]]],
+    finals: dict[str, list[events.Final]],
     expected: list[anomalies.ExpectedException],
     ctx: _Context,
 ) -> ChunkResult:
@@ -149,8 +150,9 @@ def _finish(
     spill: Spill | None = None
     tables: TableRows = {}
     if ctx.form == TRUTH:
+        accounts = ctx.accounts() if finals.get(events.TRANSFERS) else None
         for entity, payloads in finals.items():
-            rows.collect(entity, payloads, tables)
+            rows.collect(entity, payloads, tables, accounts)
     else:
         path = Path(ctx.spill_dir) / f"rank-{rank:06d}.pkl"
         if ctx.form == WRITE:
@@ -167,16 +169,27 @@ class _Context:
     form: str
     spill_dir: str
     merchants: Catalog | None = None  # loaded from the spill directory once known
+    merchant_of_account: dict[int, int] | None = None  # truth: payout account -> merchant
 
     @property
     def catalog_path(self) -> Path:
         return Path(self.spill_dir) / "catalog.pkl"
+
+    @property
+    def accounts_path(self) -> Path:
+        return Path(self.spill_dir) / "accounts.pkl"
 
     def catalog(self) -> Catalog:
         if self.merchants is None:
             with open(self.catalog_path, "rb") as fh:
                 self.merchants = pickle.load(fh)  # noqa: S301 (written by this run)
         return self.merchants
+
+    def accounts(self) -> dict[int, int]:
+        if self.merchant_of_account is None:
+            with open(self.accounts_path, "rb") as fh:
+                self.merchant_of_account = pickle.load(fh)  # noqa: S301 (written by this run)
+        return self.merchant_of_account
 
 
 _CTX: _Context | None = None
@@ -207,12 +220,13 @@ def _simulate_group(ctx: _Context, group: int) -> tuple[list[Merchant], ChunkRes
 
 def _simulate_chunk(ctx: _Context, chunk: int) -> ChunkResult:
     world = orders.simulate(ctx.plan, ctx.catalog(), chunk)
-    finals = {
-        events.ORDERS: [json.loads(b) for b in world.orders] if ctx.form == TRUTH else [],
-        events.PAYMENT_TRANSACTIONS: [json.loads(b) for b in world.payments]
-        if ctx.form == TRUTH
+    truth = ctx.form == TRUTH
+    finals: dict[str, list[events.Final]] = {
+        events.ORDERS: [(t, json.loads(b)) for t, b in world.orders] if truth else [],
+        events.PAYMENT_TRANSACTIONS: [(t, json.loads(b)) for t, b in world.payments]
+        if truth
         else [],
-        events.TRANSFERS: world.transfers,
+        events.TRANSFERS: world.transfers if truth else [],
     }
     rank = catalog.n_groups(ctx.plan) + chunk
     return _finish(rank, world.events, finals, world.exceptions, ctx)
@@ -290,12 +304,18 @@ def generate(
             map_chunks: Callable[[range], Iterator[ChunkResult]],
         ) -> None:
             everyone: list[Merchant] = []
+            accounts: dict[int, int] = {}
             for group_merchants, result in map_groups(range(catalog.n_groups(plan))):
                 everyone.extend(group_merchants)
+                for row in result.tables.get("payout_accounts", ()):
+                    accounts[row[0]] = row[1]  # payout_account_id -> merchant_id
                 take(result)
             ctx.merchants = catalog.assemble(plan, everyone)
+            ctx.merchant_of_account = accounts
             with open(ctx.catalog_path, "wb") as fh:
                 pickle.dump(ctx.merchants, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            with open(ctx.accounts_path, "wb") as fh:
+                pickle.dump(accounts, fh, protocol=pickle.HIGHEST_PROTOCOL)
             for result in map_chunks(range(plan.n_chunks)):
                 take(result)
 

@@ -1,9 +1,11 @@
 """`truth`: what a correct warehouse must conclude from the stream, as files a test can load.
 
 `<out>/summary.json` describes the stream (counts of stored deliveries, logical events per topic,
-bad deliveries per kind, duplicates) and the world (as_of, grace periods, rates, entity counts);
+bad deliveries per kind, duplicates, events under undocumented topics of a known family) and the
+world (as_of, grace periods, rates, whether API fields are in payloads, entity counts);
 `<out>/<table>.parquet` holds the current state of every entity (columns: `simulator.rows`);
-`<out>/exceptions.parquet` the expected finance exceptions (`simulator.anomalies`).
+`<out>/exceptions.parquet` the expected finance exceptions (`simulator.anomalies`), with
+`difference_minor` (signed actual - expected, null where the rule gives none).
 
 Current state = the version with the greatest `date_last_modified` among stored, parseable
 deliveries (payment transactions: their own topics and their copies inside orders together).
@@ -40,6 +42,7 @@ EXCEPTION_SCHEMA = pa.schema(
         pa.field("kind", pa.string(), nullable=False),
         pa.field("currency", pa.string(), nullable=False),
         pa.field("amount_minor", pa.int64(), nullable=False),
+        pa.field("difference_minor", pa.int64()),
         pa.field("order_id", pa.int64()),
         pa.field("bag_id", pa.int64()),
         pa.field("merchant_id", pa.int64()),
@@ -100,6 +103,7 @@ def summary(world: stream.World) -> dict[str, Any]:
         "logical_events": sum(counts.logical_by_topic.values()),
         "logical_events_by_topic": dict(sorted(counts.logical_by_topic.items())),
         "stored_deliveries_by_topic": dict(sorted(counts.stored_by_topic.items())),
+        "new_family_topics": dict(sorted(counts.new_family_by_topic.items())),
         "stored_deliveries_without_topic": counts.missing_topic_stored,
         "first_delivery_at": clock.iso_us(counts.first_us) if counts.first_us else None,
         "last_delivery_at": clock.iso_us(counts.last_us) if counts.last_us else None,

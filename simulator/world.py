@@ -9,7 +9,8 @@ another process) sees the same plan:
 - the **anomaly window** is the early part of the span from which every injected anomaly's order
   is drawn: it ends at `min(start + span / 2, as_of - longest grace - 4 h)`, so the anomaly's
   mechanics (accept, transfer, cancel, reversal: under 4 h) and then its grace period have both
-  run out before `as_of`;
+  run out before `as_of` (only the graces anomalies wait out count: capture, transfer and
+  reversal; anomalies never use CUSTOM capture or scheduled transfers);
 - **merchants**: active ones (about one per 20 orders, 3 to 5,000), a few that churn and never
   sell, and one dedicated merchant per PAYOUT_ACCOUNT_BLOCKED anomaly.
 """

@@ -20,6 +20,8 @@ SECRET = "test-app-secret"
 # Mid-sized: two days (whole lifecycles fit), enough anomalies of every kind to count.
 MID = Options(seed=11, orders=3000, days=2, anomaly_rates=dict.fromkeys(anomalies.KINDS, 0.004))
 SMALL = Options(seed=5, orders=150, days=1)
+# Default rates, 2,000 orders over two days (so that refunds net into a later batch).
+MIX = Options(seed=17, orders=2000, days=2)
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +60,13 @@ def small_options() -> Options:
 @pytest.fixture(scope="session")
 def small_deliveries() -> list[Delivery]:
     return stream.deliveries(SMALL, SECRET, workers=1)
+
+
+@pytest.fixture(scope="session")
+def mix_options() -> Options:
+    return MIX
+
+
+@pytest.fixture(scope="session")
+def mix_deliveries() -> list[Delivery]:
+    return stream.deliveries(MIX, SECRET, workers=1)

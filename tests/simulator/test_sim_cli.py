@@ -22,6 +22,18 @@ def test_truth_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert printed["genuine_stored_deliveries"] == summary["genuine_stored_deliveries"] > 0
     for table in (*rows.TABLES, "exceptions"):
         assert pq.read_table(tmp_path / f"{table}.parquet").schema.names
+    assert summary["api_fields"] is False
+    assert "new_family_topics" in summary
+    assert summary["grace"]["scheduled_transfer_grace_days"] == 2.0
+
+
+def test_defaults_are_documented_payloads_and_api_fields_is_opt_in() -> None:
+    args = parser().parse_args(["truth", "--out", "x"])
+    options = options_from(args)
+    assert options.api_fields is False
+    assert options.stream.new_family_topic == 0.002
+    assert options.grace.custom_capture_grace_days == 3.0
+    assert options.anomaly_rates == dict.fromkeys(anomalies.KINDS, 0.002)
 
 
 def test_write_needs_a_secret(
@@ -47,9 +59,16 @@ def test_rate_options_reach_the_world() -> None:
             "truth", "--out", "x", "--orders", "500", "--days", "3", "--start", "2027-01-15",
             "--retry-rate", "0.1", "--not-json-rate", "0", "--anomaly", "ALL=0.01",
             "--anomaly", "transfer_failed=0.02", "--transfer-grace-days", "0.5",
+            "--new-family-topic-rate", "0.01", "--custom-capture-grace-days", "2",
+            "--scheduled-transfer-grace-days", "1.5", "--api-fields",
         ]
     )  # fmt: skip
     options = options_from(args)
+    assert options.api_fields is True
+    assert options.stream.new_family_topic == 0.01
+    assert options.grace.custom_capture_grace_days == 2.0
+    assert options.grace.scheduled_transfer_grace_days == 1.5
+    assert options.anomaly_rates[anomalies.TRANSFER_PARTIALLY_SENT] == 0.01
     assert options.orders == 500
     assert options.days == 3
     assert options.start.isoformat() == "2027-01-15"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
-from simulator import stream, write
+from simulator import rows, stream, truth, write
 from simulator.deliveries import Delivery
 from simulator.options import Grace, Options, OptionsError, StreamRates
 from simulator.world import WorldPlan
@@ -75,3 +76,30 @@ def test_options_that_cannot_make_a_world_are_refused() -> None:
         Options(stream=StreamRates(retry=1.5))
     with pytest.raises(OptionsError, match="orders"):
         Options(orders=0)
+    with pytest.raises(OptionsError, match="scheduled_transfer_grace_days"):
+        Options(grace=Grace(scheduled_transfer_grace_days=0.5))  # batches run once a day
+    with pytest.raises(OptionsError, match="custom_capture_grace_days"):
+        Options(grace=Grace(custom_capture_grace_days=0.1))  # CUSTOM captures take up to 5 h
+
+
+def test_the_long_graces_do_not_move_the_anomaly_window() -> None:
+    plan = WorldPlan(Options(orders=1000))
+    longer = WorldPlan(
+        Options(
+            orders=1000, grace=Grace(custom_capture_grace_days=9, scheduled_transfer_grace_days=9)
+        )
+    )
+    assert plan.anomaly_end_s == longer.anomaly_end_s
+    assert plan.anomalies == longer.anomalies
+
+
+@pytest.mark.timeout(120)
+def test_truth_does_not_depend_on_worker_processes(tmp_path: Path) -> None:
+    options = Options(seed=3, orders=2_500)  # two chunks: transfers' merchants cross processes
+    a = truth.write_truth(options, tmp_path / "a", workers=1)
+    b = truth.write_truth(options, tmp_path / "b", workers=2)
+    assert a == b
+    for table in (*rows.TABLES, "exceptions"):
+        left = pq.read_table(tmp_path / "a" / f"{table}.parquet")
+        right = pq.read_table(tmp_path / "b" / f"{table}.parquet")
+        assert left.equals(right), table

@@ -39,6 +39,9 @@ def test_duplicates_and_bad_deliveries_land_near_their_rates(
     logical = mid_summary["logical_events"]
     originals = logical - mid_summary["bad_deliveries"]["not_json"]
     originals -= mid_summary["bad_deliveries"]["unknown_topic"]
+    new_family = sum(mid_summary["new_family_topics"].values())
+    originals -= new_family
+    assert _near(new_family, originals, rates.new_family_topic)
     per_event: Counter[str] = Counter()
     for d in mid_deliveries:
         if d.kind == GENUINE and d.header("X-Violet-Event-Id-Source") is None:
