@@ -1,4 +1,5 @@
-"""Asset checks: keys, history validity, unknown statuses, quarantine rate, raw freshness.
+"""Asset checks: keys, history validity, unknown statuses, quarantine rate and reasons,
+undocumented topics, raw freshness.
 
 Key checks are blocking: a run whose keys are broken fails and does not publish. The others
 warn: they describe the data, they do not stop it.
@@ -50,6 +51,8 @@ KNOWN_STATUSES: dict[tuple[str, str], tuple[str, ...]] = {
 }  # fmt: skip
 
 Evaluate = Callable[[duckdb.DuckDBPyConnection, Warehouse], dg.AssetCheckResult]
+# A check that also needs the run evaluating it (which staging loads are "this run's").
+RunEvaluate = Callable[[duckdb.DuckDBPyConnection, Warehouse, str], dg.AssetCheckResult]
 
 
 def _keys(table: str) -> tuple[dg.AssetCheckSpec, Evaluate]:
@@ -172,20 +175,101 @@ def _events_unique(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetChec
 QUARANTINE_RATE = dg.AssetCheckSpec(
     "quarantine_rate",
     asset=STAGING["quarantine"],
-    description=f"Warn when more than {QUARANTINE_RATE_WARN:.0%} of deliveries are quarantined.",
+    description=(
+        f"Warn when more than {QUARANTINE_RATE_WARN:.0%} of deliveries are quarantined, or when"
+        " a (reason, topic) pair is quarantined for the first time in this run; names every"
+        " reason and topic behind the figure."
+    ),
 )
 
 
-def _quarantine_rate(con: duckdb.DuckDBPyConnection, _: Warehouse) -> dg.AssetCheckResult:
+def _md(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> dg.MetadataValue:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return dg.MetadataValue.md("\n".join(lines) + "\n")
+
+
+def _quarantine_rate(
+    con: duckdb.DuckDBPyConnection, _: Warehouse, run_id: str
+) -> dg.AssetCheckResult:
     total = models.scalar(con, "select count(*) from staging.deliveries")
     bad = models.scalar(con, "select count(*) from staging.quarantine")
     rate = bad / total if total else 0.0
+    pairs = con.execute(
+        # new in this run: first quarantined by one of the run's loads (ops.loaded_files)
+        "select reason, coalesce(topic, '(none)') as topic, count(*) as deliveries, "
+        "min(batch_id) in (select batch_id from ops.loaded_files where run_id = $run_id) "
+        "from staging.quarantine group by all order by deliveries desc, reason, topic",
+        {"run_id": run_id},
+    ).fetchall()
+    new = [{"reason": r, "topic": t} for r, t, _, is_new in pairs if is_new]
     return dg.AssetCheckResult(
         asset_key=QUARANTINE_RATE.asset_key,
         check_name=QUARANTINE_RATE.name,
+        # New (reason, topic) pairs are reported (new_in_run), not failed: a first run has only
+        # new ones.
         passed=rate <= QUARANTINE_RATE_WARN,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"quarantined": bad, "deliveries": total, "rate": round(rate, 5)},
+        metadata={
+            "quarantined": bad,
+            "deliveries": total,
+            "rate": round(rate, 5),
+            "by_reason_and_topic": _md(
+                ("reason", "topic", "deliveries", "new in this run"),
+                [(r, t, n, "yes" if is_new else "") for r, t, n, is_new in pairs],
+            ),
+            "new_in_run": dg.MetadataValue.json(new),
+        },
+    )
+
+
+UNDOCUMENTED_TOPICS = dg.AssetCheckSpec(
+    "undocumented_topics",
+    asset=STAGING["deliveries"],
+    description=(
+        "Warn while any topic name received is not one Violet documents (staging.topics):"
+        " new names of a known family (modeled as its entity), names only seen in Violet's"
+        " code, unknown names (quarantined). Names each, and those first received in this run."
+    ),
+)
+
+
+TOPIC_COLUMNS = (
+    "topic",
+    "entity",
+    "first seen (UTC)",
+    "last seen (UTC)",
+    "events",
+    "deliveries",
+    "quarantined",
+    "new in this run",
+)
+
+
+def _undocumented_topics(
+    con: duckdb.DuckDBPyConnection, _: Warehouse, run_id: str
+) -> dg.AssetCheckResult:
+    # From staging.deliveries, not ops.topics: this check may run before ops is rebuilt.
+    rows = con.execute(
+        "select topic, coalesce(any_value(entity), '(unknown)'), "
+        "strftime(min(received_at) at time zone 'UTC', '%Y-%m-%d %H:%M:%S'), "
+        "strftime(max(received_at) at time zone 'UTC', '%Y-%m-%d %H:%M:%S'), "
+        "count(distinct event_key), count(*), count_if(quarantine_reason is not null), "
+        "min(batch_id) in (select batch_id from ops.loaded_files where run_id = $run_id) "
+        "from staging.deliveries where not topic_documented and topic is not null "
+        "group by topic order by topic",
+        {"run_id": run_id},
+    ).fetchall()
+    return dg.AssetCheckResult(
+        asset_key=UNDOCUMENTED_TOPICS.asset_key,
+        check_name=UNDOCUMENTED_TOPICS.name,
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "topics": dg.MetadataValue.json([row[0] for row in rows]),
+            "new_in_run": dg.MetadataValue.json([row[0] for row in rows if row[7]]),
+            "by_topic": _md(TOPIC_COLUMNS, [(*row[:7], "yes" if row[7] else "") for row in rows]),
+        },
     )
 
 
@@ -208,8 +292,19 @@ def _raw_freshness(_: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dg.Ass
     )
 
 
+def _any_run(evaluate: Evaluate) -> RunEvaluate:
+    """A check whose answer does not depend on the run evaluating it."""
+
+    def run_evaluate(
+        con: duckdb.DuckDBPyConnection, warehouse: Warehouse, _: str
+    ) -> dg.AssetCheckResult:
+        return evaluate(con, warehouse)
+
+    return run_evaluate
+
+
 def _multi_check(
-    name: str, description: str, checks: list[tuple[dg.AssetCheckSpec, Evaluate]]
+    name: str, description: str, checks: list[tuple[dg.AssetCheckSpec, RunEvaluate]]
 ) -> dg.AssetChecksDefinition:
     """Many checks evaluated in one step on one connection (a step per check cost more than
     the queries themselves)."""
@@ -217,22 +312,27 @@ def _multi_check(
     @dg.multi_asset_check(
         specs=[spec for spec, _ in checks], name=name, description=description, can_subset=False
     )
-    def run(warehouse: Warehouse) -> Iterator[dg.AssetCheckResult]:
+    def run(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> Iterator[dg.AssetCheckResult]:
         with warehouse.connection() as con:
             for _, evaluate in checks:
-                yield evaluate(con, warehouse)
+                yield evaluate(con, warehouse, context.run.run_id)
 
     return run
 
 
+STAGING_CHECKS: list[tuple[dg.AssetCheckSpec, RunEvaluate]] = [
+    (EVENTS_UNIQUE, _any_run(_events_unique)),
+    (QUARANTINE_RATE, _quarantine_rate),
+    (UNDOCUMENTED_TOPICS, _undocumented_topics),
+    (RAW_FRESHNESS, _any_run(_raw_freshness)),
+]
 staging_health = _multi_check(
     "staging_health",
-    "staging.events keys (blocking); quarantine rate and raw freshness (warn).",
-    [
-        (EVENTS_UNIQUE, _events_unique),
-        (QUARANTINE_RATE, _quarantine_rate),
-        (RAW_FRESHNESS, _raw_freshness),
-    ],
+    "staging.events keys (blocking); quarantine rate and reasons, undocumented topics and raw"
+    " freshness (warn).",
+    STAGING_CHECKS,
 )
 CORE_CHECKS = [
     *(_keys(t) for t in sql.CORE_ENTITIES),
@@ -243,7 +343,7 @@ core_integrity = _multi_check(
     "core_integrity",
     "Blocking: keys of every core table, one current version and no overlap in every history;"
     " warnings for status values Violet does not document.",
-    CORE_CHECKS,
+    [(spec, _any_run(evaluate)) for spec, evaluate in CORE_CHECKS],
 )
 
 CHECKS: list[dg.AssetChecksDefinition] = [staging_health, core_integrity]

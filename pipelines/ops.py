@@ -10,7 +10,7 @@ from pipelines.resources import Warehouse
 from pipelines.staging import KEYS as STAGING
 from pipelines.staging import POOL
 
-KEYS = {t: dg.AssetKey(["ops", t]) for t in ("event_counts", "delivery_lag")}
+KEYS = {t: dg.AssetKey(["ops", t]) for t in ("event_counts", "delivery_lag", "topics")}
 
 
 @dg.multi_asset(
@@ -21,7 +21,8 @@ KEYS = {t: dg.AssetKey(["ops", t]) for t in ("event_counts", "delivery_lag")}
 def ops_health(
     context: AssetExecutionContext, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult[None]]:
-    """Event counts and delivery lag per topic and day, for the days new deliveries touched."""
+    """Event counts and delivery lag per topic and day, for the days new deliveries touched;
+    topics seen, from the new deliveries."""
     with warehouse.connection() as con:
         days = models.build_ops(con)
         comments.apply(con, ("ops",))
@@ -34,6 +35,9 @@ def ops_health(
             "coalesce(sum(retries), 0), coalesce(sum(resends), 0), "
             "coalesce(sum(quarantined), 0) from ops.event_counts"
         ).fetchone()
+        undocumented = con.execute(
+            "select topic from ops.topics where not documented order by topic"
+        ).fetchall()
     context.log.info(f"recomputed {days} days")
     deliveries, unique, retries, resends, quarantined = totals or (0, 0, 0, 0, 0)
     yield dg.MaterializeResult(
@@ -49,4 +53,11 @@ def ops_health(
     )
     yield dg.MaterializeResult(
         asset_key=KEYS["delivery_lag"], metadata={"dagster/row_count": rows["delivery_lag"]}
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["topics"],
+        metadata={
+            "dagster/row_count": rows["topics"],
+            "undocumented_topics": dg.MetadataValue.json([t for (t,) in undocumented]),
+        },
     )

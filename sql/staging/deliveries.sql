@@ -1,7 +1,8 @@
 -- grain: one row per stored delivery (one raw Parquet row). Key: (ingest_instance, sequence).
 -- Runs once per load, after the loader made temp view `new_raw` (the raw records of files not
--- in ops.loaded_files, plus `raw_file`) and set variable `batch_id`. Builds temp table
--- `new_parsed` (every new delivery, parsed once) that staging.events and staging.quarantine use.
+-- in ops.loaded_files, plus `raw_file`), rebuilt staging.topic_families and set variable
+-- `batch_id`. Builds temp table `new_parsed` (every new delivery, parsed once) that
+-- staging.events and staging.quarantine use.
 -- It keeps the parsed payload and, for quarantined deliveries only, the raw body and headers:
 -- bodies are most of the bytes, and copies of them are what made big loads spill to disk.
 create table if not exists staging.deliveries (
@@ -25,8 +26,18 @@ create table if not exists staging.deliveries (
     delivery_kind varchar,
     entity_id bigint,
     date_last_modified timestamptz,
-    quarantine_reason varchar
+    quarantine_reason varchar,
+    topic_documented boolean
 );
+
+-- Warehouses from before topic_documented: the column, and its value for the rows they hold
+-- (each topic's flag in staging.topics; family names and unknown names are not documented).
+alter table staging.deliveries add column if not exists topic_documented boolean;
+update staging.deliveries as d
+set topic_documented = coalesce(
+    (select t.documented from staging.topics as t where t.topic = d.topic), false
+)
+where d.topic_documented is null;
 
 -- The full request headers stay in the raw Parquet (and in staging.quarantine for the
 -- deliveries that cannot be modeled); the documented ones are the typed columns above. Stored
@@ -34,6 +45,33 @@ create table if not exists staging.deliveries (
 alter table staging.deliveries drop column if exists headers;
 
 -- build: the statements below run on each load; the table definition above runs first.
+-- What each topic name of the load is, decided once per distinct name: a listed topic
+-- (staging.topics), else the first family whose pattern it matches (staging.topic_families,
+-- with the shape its body must have), else nothing (unknown_topic).
+create or replace temp table new_topics as
+with
+names as (
+    select distinct topic from new_raw where topic is not null
+),
+
+listed as (
+    select t.topic, t.entity, t.canonical_topic, t.documented, null::varchar[] as shape,
+    from staging.topics as t
+    semi join names using (topic)
+),
+
+by_family as (
+    select n.topic, f.entity, n.topic as canonical_topic, false as documented, f.shape,
+    from names as n
+    inner join staging.topic_families as f on regexp_full_match(n.topic, f.pattern)
+    where n.topic not in (select topic from staging.topics)
+    qualify row_number() over (partition by n.topic order by f.priority) = 1
+)
+
+select * from listed
+union all
+select * from by_family;
+
 create or replace temp table new_parsed as
 with
 decoded as (
@@ -62,6 +100,17 @@ typed as (
         case when starts_with(ltrim(p.body_text), '{') then p.json_body end as payload,
         t.entity,
         t.canonical_topic,
+        coalesce(t.documented, false) as topic_documented,
+        -- a family name's body must be that family's entity (staging.topic_families.shape);
+        -- evaluated only for those (rare) names
+        case
+            when t.shape is null then true
+            else coalesce(list_bool_or(list_transform(t.shape, lambda f: case
+                when ends_with(f, '[]')
+                    then json_type(p.json_body, '$.' || rtrim(f, '[]')) = 'ARRAY'
+                else coalesce(json_type(p.json_body, '$.' || f), 'NULL') <> 'NULL'
+            end)), false)
+        end as entity_shape_ok,
         coalesce(p.doc.id, 'null') <> 'null' as has_id,
         case when regexp_full_match(p.doc.id, '-?[0-9]+') then p.doc.id::bigint end as entity_id,
         p.doc.date_last_modified as dlm_text,
@@ -71,7 +120,7 @@ typed as (
         and coalesce(regexp_full_match(p.doc.amount, '-?[0-9]+|null'), true)
         and coalesce(p.doc.bags = 'null' or starts_with(p.doc.bags, '['), true) as shapes_ok,
     from parsed as p
-    left join staging.topics as t on t.topic = p.topic
+    left join new_topics as t on t.topic = p.topic
 ),
 
 final as (
@@ -83,6 +132,7 @@ final as (
             when payload is null then 'invalid_json'
             when topic is null then 'missing_topic'
             when entity is null then 'unknown_topic'
+            when not entity_shape_ok then 'wrong_shape'
             when not has_id then 'missing_id'
             when entity_id is null or not shapes_ok then 'wrong_type'
             when dlm_text is null then 'missing_timestamp'
@@ -146,6 +196,7 @@ select
     n.entity_id,
     n.date_last_modified,
     n.quarantine_reason,
+    n.topic_documented,
 from new_parsed as n
 inner join delivery_kinds as k on k.rid = n.rowid;
 

@@ -1,7 +1,10 @@
 -- grain: one row per stored delivery that cannot be modeled. Key: (ingest_instance, sequence).
--- Reasons: invalid_json (not UTF-8 JSON, or not an object), missing_topic, unknown_topic,
--- missing_id, wrong_type (id not an integer, total/amount not integer minor units, bags not a
--- list), missing_timestamp, bad_timestamp (date_last_modified not a Violet timestamp).
+-- Reasons, the first that applies: invalid_json (not UTF-8 JSON, or not an object),
+-- missing_topic, unknown_topic (a name neither in staging.topics nor of a known family),
+-- wrong_shape (a new name of a known family whose body is not that family's entity, see
+-- staging.topic_families), missing_id, wrong_type (id not an integer, total/amount not integer
+-- minor units, bags not a list), missing_timestamp, bad_timestamp (date_last_modified not a
+-- Violet timestamp).
 -- Quarantine never blocks the rest: these deliveries just do not become events.
 create table if not exists staging.quarantine (
     ingest_instance varchar,
