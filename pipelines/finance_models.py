@@ -28,6 +28,7 @@ KINDS = (
     "CAPTURE_FAILED",
     "TRANSFER_MISSING",
     "TRANSFER_FAILED",
+    "TRANSFER_PARTIALLY_SENT",
     "TRANSFER_AMOUNT_MISMATCH",
     "REVERSAL_MISSING",
     "REVERSAL_FAILED",
@@ -45,7 +46,9 @@ _NEWEST = " union all ".join(
 
 # What makes two exceptions the same problem, whatever their wording: how the queue is compared
 # with the simulator's truth (tests, demo).
-QUEUE_KEY = "kind, currency, amount_minor, order_id, bag_id, merchant_id, transfer_id"
+QUEUE_KEY = (
+    "kind, currency, amount_minor, difference_minor, order_id, bag_id, merchant_id, transfer_id"
+)
 
 
 def queue(
@@ -89,7 +92,9 @@ def _set_variables(
     con.execute("set variable as_of = cast(? as timestamptz)", [as_of])
     graces = {
         "capture_grace": settings.capture_grace_hours * 3600,
+        "custom_capture_grace": settings.custom_capture_grace_days * 86400,
         "transfer_grace": settings.transfer_grace_days * 86400,
+        "scheduled_transfer_grace": settings.scheduled_transfer_grace_days * 86400,
         "reversal_grace": settings.reversal_grace_days * 86400,
         "reference_grace": settings.reference_grace_hours * 3600,
     }

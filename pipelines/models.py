@@ -128,6 +128,7 @@ def load_staging(
             f"select * exclude (filename), substr(filename, {len(str(raw_dir)) + 2}) as raw_file "
             f"from read_parquet([{paths}], union_by_name = true, filename = true)"
         )
+        sql.run(con, "staging", "topic_families")
         sql.run(con, "staging", "deliveries")
         sql.run(con, "staging", "quarantine")
         sql.run(con, "staging", "events")
@@ -183,7 +184,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
             # Nothing new for core (no new file, or only quarantined deliveries): every history
             # and current table stays as it is; only missing tables are created.
             for table in sql.CORE_ENTITIES:
-                _create_tables(con, table)
+                _create_tables(con, table, migrate=False)
                 result.versions[table] = result.dropped_versions[table] = 0
         else:
             _merge_changed(con, result, since, changed)
@@ -227,6 +228,7 @@ def _merge_changed(
     # The parsed documents are done with: free their memory before payloads are read.
     con.execute("drop view order_docs; drop view entity_events; drop table event_docs")
     _write_current(con, changed)
+    sql.run(con, "core", "_derived")
 
 
 ORDER_TABLES = ("orders", "bags", "bag_skus", "payment_transactions")
@@ -247,7 +249,7 @@ def _mode(con: duckdb.DuckDBPyConnection, table: str, since: int) -> str:
     return "rederive" if held else "keep"
 
 
-def _create_tables(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def _create_tables(con: duckdb.DuckDBPyConnection, table: str, *, migrate: bool = True) -> None:
     """The entity's history (typed columns of its <table>_history.sql, validity) and current
     table (the same columns and the payload). Histories of warehouses built before histories
     lost their payload column lose it here."""
@@ -258,6 +260,7 @@ def _create_tables(con: duckdb.DuckDBPyConnection, table: str) -> None:
         f"core.{table}_history",
         "select *, date_last_modified as valid_from, null::timestamptz as valid_to, "  # noqa: S608
         f"true as is_current from ({shape})",
+        migrate=migrate,
     )
     if scalar(
         con,
@@ -353,7 +356,8 @@ def _write_current(con: duckdb.DuckDBPyConnection, changed: str) -> None:
 
 
 def build_ops(con: duckdb.DuckDBPyConnection) -> int:
-    """Recompute ops.event_counts and ops.delivery_lag for the days new deliveries touched."""
+    """Recompute ops.event_counts and ops.delivery_lag for the days new deliveries touched, and
+    add the new deliveries to ops.topics."""
     sql.prepare(con)
     with transaction(con):
         since = watermark(con, "ops")
@@ -366,6 +370,9 @@ def build_ops(con: duckdb.DuckDBPyConnection) -> int:
         days = scalar(con, "select count(*) from touched_days")
         sql.run(con, "ops", "event_counts")
         sql.run(con, "ops", "delivery_lag")
+        con.execute(f"set variable ops_since = {int(since)}")
+        sql.run(con, "ops", "topics")
         top = scalar(con, "select max(batch_id) from staging.deliveries")
         set_watermark(con, "ops", max(top, since))
+        sql.drop_temp(con)
     return days

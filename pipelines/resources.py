@@ -101,8 +101,10 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, row_group_size: int) -> 
 class FinanceSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     """When finance looks (as_of) and how long money may take before it is missing.
 
-    Each field can be set in the environment (VIOLET_FINANCE_AS_OF, VIOLET_CAPTURE_GRACE_HOURS,
-    VIOLET_TRANSFER_GRACE_DAYS, VIOLET_REVERSAL_GRACE_DAYS, VIOLET_REFERENCE_GRACE_HOURS).
+    Each field can be set in the environment (FINANCE_ENV: VIOLET_FINANCE_AS_OF,
+    VIOLET_CAPTURE_GRACE_HOURS, VIOLET_CUSTOM_CAPTURE_GRACE_DAYS, VIOLET_TRANSFER_GRACE_DAYS,
+    VIOLET_SCHEDULED_TRANSFER_GRACE_DAYS, VIOLET_REVERSAL_GRACE_DAYS,
+    VIOLET_REFERENCE_GRACE_HOURS).
     """
 
     # ISO-8601 instant; empty: the newest date_last_modified in core (capped at the wall clock),
@@ -110,8 +112,13 @@ class FinanceSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     as_of: str = ""
     # A payment may stay authorized this long after its date_created before CAPTURE_MISSING.
     capture_grace_hours: float = 1.0
-    # A captured, owed bag may wait this long after its payment's date_created for a transfer.
+    # ... when its capture_method is CUSTOM (the channel captures later, e.g. at fulfilment).
+    custom_capture_grace_days: float = 3.0
+    # A captured, owed bag may wait this long after its capture for a transfer.
     transfer_grace_days: float = 0.25
+    # ... when its merchant is paid in batches (scheduled transfers): this long after the bag's
+    # fulfilment (an unfulfilled bag of such a merchant is not due yet).
+    scheduled_transfer_grace_days: float = 2.0
     # A refund may wait this long after its date_created for its transfer reversal.
     reversal_grace_days: float = 0.25
     # A transfer may name an order or bag not received yet for this long (webhooks lag).
@@ -141,7 +148,9 @@ class FinanceSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
 FINANCE_ENV = {
     "as_of": "VIOLET_FINANCE_AS_OF",
     "capture_grace_hours": "VIOLET_CAPTURE_GRACE_HOURS",
+    "custom_capture_grace_days": "VIOLET_CUSTOM_CAPTURE_GRACE_DAYS",
     "transfer_grace_days": "VIOLET_TRANSFER_GRACE_DAYS",
+    "scheduled_transfer_grace_days": "VIOLET_SCHEDULED_TRANSFER_GRACE_DAYS",
     "reversal_grace_days": "VIOLET_REVERSAL_GRACE_DAYS",
     "reference_grace_hours": "VIOLET_REFERENCE_GRACE_HOURS",
 }

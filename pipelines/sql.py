@@ -89,9 +89,13 @@ def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'drop {kind} if exists temp."{name}"')
 
 
-def create_table_as(con: duckdb.DuckDBPyConnection, table: str, select: str) -> None:
-    """Create `table` (if missing) with the columns of `select`, large JSON columns zstd."""
-    if table_exists(con, table):
+def create_table_as(
+    con: duckdb.DuckDBPyConnection, table: str, select: str, *, migrate: bool = True
+) -> None:
+    """Create `table` (if missing) with the columns of `select`, large JSON columns zstd; with
+    `migrate`, a table made by an earlier version gains the columns `select` has and it lacks
+    (NULL in its old rows), so a warehouse keeps working when a model adds a column."""
+    if not migrate and table_exists(con, table):
         return
     con.execute(f"create or replace temp table _shape as select * from ({select}) limit 0")  # noqa: S608
     columns = con.execute(
@@ -99,11 +103,25 @@ def create_table_as(con: duckdb.DuckDBPyConnection, table: str, select: str) -> 
         "where database_name = 'temp' and table_name = '_shape' order by column_index"
     ).fetchall()
     con.execute("drop table _shape")
-    ddl = ", ".join(
-        f'"{column}" {kind}' + (" using compression zstd" if column in ZSTD_COLUMNS else "")
-        for column, kind in columns
-    )
-    con.execute(f"create table {table} ({ddl})")
+
+    def ddl(column: str, kind: str) -> str:
+        return f'"{column}" {kind}' + (" using compression zstd" if column in ZSTD_COLUMNS else "")
+
+    if not table_exists(con, table):
+        con.execute(f"create table {table} ({', '.join(ddl(c, k) for c, k in columns)})")
+        return
+    schema, name = table.split(".")
+    have = {
+        row[0]
+        for row in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    for column, kind in columns:
+        if column not in have:
+            con.execute(f'alter table {table} add column "{column}" {kind}')
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:

@@ -29,8 +29,19 @@ create or replace macro violet_minor(s) as
 -- payment_transactions[] (json_transform shape; money and ids as text, see violet_minor).
 create or replace macro payment_transaction_shape() as '{
     "id": "VARCHAR", "order_id": "VARCHAR", "related_bags": ["VARCHAR"],
+    "related_refunds": ["VARCHAR"],
     "payment_provider": "VARCHAR", "payment_provider_transaction_id": "VARCHAR",
     "amount": "VARCHAR", "currency": "VARCHAR", "capture_status": "VARCHAR",
     "capture_method": "VARCHAR", "transfer_status": "VARCHAR", "transfer_method": "VARCHAR",
     "errors": "JSON", "date_created": "VARCHAR", "date_last_modified": "VARCHAR"
 }';
+
+-- A list of ids from JSON (either of two field names, the newer first, whichever is a non-empty
+-- list): strings or integers, as text. Violet's samples send strings, an older table integers.
+create or replace macro violet_id_list(newer, older) as
+    coalesce(
+        case when json_array_length(newer) > 0 then list_transform(
+            cast(newer as json[]), lambda x: coalesce(x ->> '$', x::varchar)) end,
+        list_transform(cast(try_cast(older as json[]) as json[]),
+            lambda x: coalesce(x ->> '$', x::varchar))
+    );

@@ -17,7 +17,7 @@ select
         "total": "VARCHAR", "date_created": "VARCHAR",
         "bags": [{
             "id": "VARCHAR", "order_id": "VARCHAR", "merchant_id": "VARCHAR",
-            "merchant_name": "VARCHAR", "external_id": "VARCHAR", "status": "VARCHAR",
+            "external_id": "VARCHAR", "status": "VARCHAR",
             "fulfillment_status": "VARCHAR", "financial_status": "VARCHAR",
             "dispute_status": "VARCHAR", "currency": "VARCHAR", "sub_total": "VARCHAR",
             "shipping_total": "VARCHAR", "tax_total": "VARCHAR", "discount_total": "VARCHAR",

@@ -1,6 +1,7 @@
 -- grain: one row per version of a bag (id, date_last_modified). Source: the bags[] of every
 -- order version (placeholder orders: rows of temp table order_docs); a bag's version is its own
--- date_last_modified.
+-- date_last_modified. merchant_name is not a documented bag field: core.bags takes it from
+-- core.merchants (_derived.sql).
 with
 bags as (
     select d.event_key, d.received_at, d.entity_id as event_order_id, unnest(d.o.bags) as b,
@@ -14,7 +15,6 @@ select
     event_key,
     coalesce(violet_minor(b.order_id), event_order_id) as order_id,
     violet_minor(b.merchant_id) as merchant_id,
-    b.merchant_name,
     b.external_id,
     b.status,
     b.fulfillment_status,

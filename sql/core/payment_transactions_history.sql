@@ -1,7 +1,9 @@
 -- grain: one row per version of a payment transaction (id, date_last_modified). Sources: the
 -- PAYMENT_TRANSACTION_* topics (placeholder events) and payment_transactions[] embedded in
 -- orders (placeholder orders: rows of order_docs); either way the newest date_last_modified
--- wins. Each JSON document is parsed once.
+-- wins. Each JSON document is parsed once. related_refunds: the ids of the refunds against this
+-- payment (Violet keeps amount = the captured amount after a refund; the refunded amount is not
+-- in the body).
 with
 own as (
     select
@@ -32,6 +34,7 @@ select
     event_key,
     coalesce(violet_minor(p.order_id), order_id_from_order) as order_id,
     p.related_bags,
+    p.related_refunds,
     p.payment_provider,
     p.payment_provider_transaction_id,
     violet_minor(p.amount) as amount_minor,

@@ -1,13 +1,14 @@
 -- grain: one row per version of a product or collection sync (id, date_last_modified). Source:
--- PRODUCT_SYNC_* and COLLECTION_SYNC_* topics. The sync schema is unconfirmed upstream: the
--- typed columns read what is documented, the whole payload is kept.
+-- PRODUCT_SYNC_* and COLLECTION_SYNC_* topics (and new <X>_SYNC_* names: sync_type X, from the
+-- topic: the body does not say). The sync schema is unconfirmed upstream (id, merchant_id,
+-- status, dates): the typed columns read what is documented, the whole payload is kept.
 select
     e.entity_id as id,
     e.date_last_modified,
     e.received_at,
     e.event_key,
     e.topic as last_topic,
-    case when e.topic like 'PRODUCT_SYNC_%' then 'PRODUCT' else 'COLLECTION' end as sync_type,
+    split_part(e.topic, '_SYNC_', 1) as sync_type,
     violet_int(e.payload, '$.merchant_id') as merchant_id,
     e.payload ->> '$.status' as status,
     violet_int(e.payload, '$.total_products') as total_products,

@@ -1,6 +1,10 @@
 -- grain: one row per version of a transfer (id, date_last_modified). Source: TRANSFER_* topics,
 -- each payload parsed once. payment_provider_id is also spelled payment_provider_transfer_id:
 -- both are read. Ids and money as JSON fragments: an integer or NULL (a string is not money).
+-- The bags and orders a transfer covers arrive as related_bags / related_orders (webhook
+-- samples) or under the newer API names related_bag_ids / related_order_ids, as strings or
+-- integers: either name, either type, read as text. merchant_id here is the body's (optional:
+-- Violet's webhook samples have none); core.transfers.merchant_id is derived (_derived.sql).
 with
 parsed as (
     select
@@ -10,7 +14,9 @@ parsed as (
             "payout_account_id": "JSON", "merchant_id": "JSON", "amount": "JSON",
             "currency": "VARCHAR", "status": "VARCHAR", "payment_provider": "VARCHAR",
             "related_orders": "JSON", "related_bags": "JSON", "related_distributions": "JSON",
-            "errors": "JSON", "date_created": "VARCHAR"
+            "related_order_ids": "JSON", "related_bag_ids": "JSON",
+            "related_distribution_ids": "JSON", "transfer_reversals": "JSON", "errors": "JSON",
+            "date_created": "VARCHAR"
         }') as t,
     from {events} as e
     where e.entity = 'transfer'
@@ -29,9 +35,10 @@ select
     t.currency,
     t.status,
     t.payment_provider,
-    cast(t.related_orders as varchar[]) as related_orders,
-    cast(t.related_bags as varchar[]) as related_bags,
-    cast(t.related_distributions as varchar[]) as related_distributions,
+    violet_id_list(t.related_order_ids, t.related_orders) as related_orders,
+    violet_id_list(t.related_bag_ids, t.related_bags) as related_bags,
+    violet_id_list(t.related_distribution_ids, t.related_distributions) as related_distributions,
+    cast(try_cast(t.transfer_reversals as json[]) as varchar[]) as transfer_reversals,
     t.errors,
     violet_ts(t.date_created) as date_created,
 from parsed

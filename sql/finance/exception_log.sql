@@ -19,8 +19,13 @@ create table if not exists finance.exception_log (
     first_seen_at timestamptz not null,
     last_seen_at timestamptz not null,
     resolved_at timestamptz,
-    detail varchar not null
+    detail varchar not null,
+    difference_minor bigint,
+    amount_exact boolean
 );
+-- Logs written before these columns existed gain them (NULL until a run finds the row again).
+alter table finance.exception_log add column if not exists difference_minor bigint;
+alter table finance.exception_log add column if not exists amount_exact boolean;
 -- build:
 update finance.exception_log as l
 set
@@ -35,15 +40,18 @@ set
     opened_at = n.opened_at,
     last_seen_at = getvariable('as_of'),
     resolved_at = null,
-    detail = n.detail
+    detail = n.detail,
+    difference_minor = n.difference_minor,
+    amount_exact = n.amount_exact
 from fin_exceptions_now as n
 where n.exception_id = l.exception_id;
 
-insert into finance.exception_log
+insert into finance.exception_log by name
 select
     n.exception_id, n.kind, n.severity, n.subject, n.currency, n.amount_minor, n.order_id,
     n.bag_id, n.merchant_id, n.transfer_id, n.refund_id, n.opened_at,
-    getvariable('as_of'), getvariable('as_of'), null, n.detail
+    getvariable('as_of') as first_seen_at, getvariable('as_of') as last_seen_at,
+    null as resolved_at, n.detail, n.difference_minor, n.amount_exact
 from fin_exceptions_now as n
 where n.exception_id not in (select exception_id from finance.exception_log);
 

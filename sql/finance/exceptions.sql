@@ -7,6 +7,7 @@ select
     severity,
     currency,
     amount_minor,
+    difference_minor,
     order_id,
     bag_id,
     merchant_id,
@@ -15,6 +16,7 @@ select
     cast(round((epoch(getvariable('as_of')) - epoch(opened_at)) / 86400, 2) as decimal(10, 2))
         as age_days,
     detail,
+    amount_exact,
     refund_id,
     opened_at,
     getvariable('as_of') as as_of

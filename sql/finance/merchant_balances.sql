@@ -1,5 +1,7 @@
--- grain: one row per merchant and currency (bags and transfers). What each merchant is owed,
--- what was sent and taken back, and whether its payout account can receive money.
+-- grain: one row per merchant and currency (bags and transfers). Key: (merchant_id, currency).
+-- Inputs: finance.bag_settlements, core.transfers (merchant_id derived in core), core.merchants,
+-- core.payout_accounts, temp tables fin_coverage, fin_batched_merchants. What each merchant is
+-- owed, what was sent and taken back, and whether its payout account can receive money.
 --   expected_minor    = Σ bag_settlements.due_minor
 --   outstanding_minor = expected_minor - (transferred_minor - reversed_minor)
 -- unallocated_transferred_minor: money moved by transfers none of whose bags is known (it is
@@ -10,6 +12,7 @@ with bags as (
         merchant_id,
         currency,
         count(*) as bags,
+        count(*) filter (where not amounts_exact) as bags_with_unknown_amounts,
         cast(sum(due_minor) as bigint) as expected_minor,
         cast(sum(transferred_minor) as bigint) as transferred_minor,
         cast(sum(reversed_minor) as bigint) as reversed_minor,
@@ -63,7 +66,9 @@ select
     k.merchant_id,
     m.merchant_name,
     k.currency,
+    k.merchant_id in (select merchant_id from fin_batched_merchants) as paid_in_batches,
     coalesce(b.bags, 0) as bags,
+    coalesce(b.bags_with_unknown_amounts, 0) as bags_with_unknown_amounts,
     coalesce(b.expected_minor, 0) as expected_minor,
     coalesce(b.transferred_minor, 0) as transferred_minor,
     coalesce(b.reversed_minor, 0) as reversed_minor,
