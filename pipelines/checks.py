@@ -39,10 +39,10 @@ KNOWN_STATUSES: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     ("payment_transactions", "capture_status"): (
         "REQUIRES_PAYMENT_METHOD", "REQUIRES_AUTHORIZATION", "REQUIRES_ACTION", "AUTHORIZED",
-        "CAPTURED", "REFUNDED", "PARTIALLY_REFUNDED", "FAILED",
+        "CAPTURED", "REFUNDED", "PARTIALLY_REFUNDED", "FAILED", "BYPASSED",
     ),
     ("transfers", "status"): (
-        "PENDING", "SENT", "FAILED", "PARTIALLY_REVERSED", "REVERSED", "BYPASSED",
+        "PENDING", "SENT", "FAILED", "PARTIALLY_REVERSED", "REVERSED", "BYPASSED", "SUCCESS",
     ),
     ("offers", "status"): (
         "AVAILABLE", "UNAVAILABLE", "DISABLED_AVAILABLE", "DISABLED_UNAVAILABLE", "ARCHIVED",

@@ -242,7 +242,7 @@ COLUMNS.update(
         "transfer_due_at": "When a transfer is due: captured_at + the transfer grace, or for a merchant paid in batches fulfilled_at + the scheduled transfer grace.",
         "transfer_id": "Transfer id.",
         "transfer_ids": "Transfers covering the bag (any status).",
-        "transferred_minor": "Money moved to the merchant for the bag (transfers SENT, PARTIALLY_REVERSED, REVERSED, BYPASSED, not partly sent), allocated per bag; a netting line of a later transfer counts negative.",
+        "transferred_minor": "Money moved to the merchant for the bag (transfers SENT, PARTIALLY_REVERSED, REVERSED, BYPASSED or SUCCESS, not partly sent), allocated per bag; a netting line of a later transfer counts negative.",
         "unallocated_transferred_minor": "Money moved by transfers none of whose bags is known.",
         "unsettled_bags": "Bags not SETTLED, REVERSED or NOT_DUE.",
     }

@@ -26,6 +26,7 @@ create or replace macro finance_captured(status) as
     status in ('CAPTURED', 'PARTIALLY_REFUNDED', 'REFUNDED');
 
 -- Transfer statuses in which money reached the merchant's payout account. BYPASSED (money moved
--- outside Violet's transfer) counts as moved: nothing is left for Violet to send.
+-- outside Violet's transfer) counts as moved: nothing is left for Violet to send; so does
+-- SUCCESS, which one of Violet's tables gives for EXTERNAL transfers (the channel paid).
 create or replace macro finance_moved(status) as
-    status in ('SENT', 'PARTIALLY_REVERSED', 'REVERSED', 'BYPASSED');
+    status in ('SENT', 'PARTIALLY_REVERSED', 'REVERSED', 'BYPASSED', 'SUCCESS');
