@@ -48,10 +48,13 @@ def materialize(log_level: str = "INFO") -> int:
     data_dir = prepare_environment()
     import dagster as dg
 
+    from pipelines import stale_runs
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("warehouse_job")
     with dg.DagsterInstance.get() as instance:
+        for run in stale_runs.sweep(instance):
+            print(f"freed stale run {run.run_id} ({run.reason}; slots: {list(run.slots)})")
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
@@ -69,6 +72,30 @@ def materialize(log_level: str = "INFO") -> int:
     for name in failed_checks:
         print(f"  check did not pass: {name}")
     return 0 if result.success else 1
+
+
+def runs(free: bool) -> int:
+    """List (and with `free`, end and free) runs that hold the warehouse pool but are gone."""
+    prepare_environment()
+    import dagster as dg
+
+    from pipelines import stale_runs
+
+    with dg.DagsterInstance.get() as instance:
+        info = instance.event_log_storage.get_concurrency_info(stale_runs.POOL)
+        claimed = [f"{s.run_id} ({s.step_key})" for s in info.claimed_slots]
+        print(f"pool {stale_runs.POOL}: limit {info.slot_count}, held by: {claimed or 'nobody'}")
+        stale = stale_runs.find(instance)
+        for run in stale:
+            print(f"stale run {run.run_id}: {run.status}, {run.reason}; slots: {list(run.slots)}")
+        if not stale:
+            print("no stale runs")
+        elif free:
+            stale_runs.free(instance, stale)
+            print(f"freed {len(stale)} stale run(s)")
+        else:
+            print("free them with: python -m pipelines runs --free")
+    return 0
 
 
 def ui(host: str, port: int) -> int:
@@ -100,12 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--orders", type=int, default=2000, help="orders in the simulated day")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--port", type=int, default=8080)
+    runs_cmd = sub.add_parser(
+        "runs", help="list runs that hold the warehouse pool but are dead; --free frees them"
+    )
+    runs_cmd.add_argument("--free", action="store_true", help="end the dead runs, free slots")
     ui_cmd = sub.add_parser("ui", help="start the Dagster UI (webserver + daemon)")
     ui_cmd.add_argument("--host", default="127.0.0.1")
     ui_cmd.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     if args.command == "materialize":
         return materialize()
+    if args.command == "runs":
+        return runs(args.free)
     if args.command == "demo":
         from pipelines.demo import run
 

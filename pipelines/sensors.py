@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines import stale_runs
 from pipelines.jobs import warehouse_job
 from pipelines.resources import Warehouse
 
@@ -52,6 +53,14 @@ def parse_day(day: str) -> datetime:
     description="Runs the warehouse job when the ingest service seals new raw Parquet files.",
 )
 def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
+    # A run killed mid-step would hold the warehouse pool forever: end it first (stale_runs).
+    # (A sensor evaluated outside an instance, as in unit tests, has none to sweep.)
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:
+        instance = None
+    for run in stale_runs.sweep(instance) if instance is not None else []:
+        context.log.warning(f"freed stale run {run.run_id}: {run.reason}")
     files, cursor = new_files(warehouse.raw_dir, context.cursor, datetime.now(UTC))
     if not files:
         return dg.SensorResult(skip_reason="no new raw files", cursor=cursor)
