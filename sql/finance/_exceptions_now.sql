@@ -1,7 +1,7 @@
 -- temp: every exception that is true at as_of, one row per (kind, subject). Inputs: the finance
 -- marts (order_payments, bag_settlements) and temp tables fin_payments, fin_coverage,
 -- fin_reversals, core.transfers, core.orders, core.payout_accounts. The rules, and what each
--- kind needs from Violet's webhooks, are in the README ("For finance"). Each branch names its
+-- kind needs from Violet's webhooks, are in docs/finance.md. Each branch names its
 -- columns; they are stacked by name.
 --   amount_minor      money at stake (>= 0); amount_exact false when it is an upper bound (the
 --                     webhooks do not carry the amount, e.g. a partial refund)
