@@ -131,12 +131,20 @@ def main(argv: list[str] | None = None) -> int:
         "runs", help="list runs that hold the warehouse pool but are dead; --free frees them"
     )
     runs_cmd.add_argument("--free", action="store_true", help="end the dead runs, free slots")
+    from pipelines import desk_cli
+
+    desk_cmd = sub.add_parser(
+        "finance", help="work the exceptions queue: queue, show, ack, assign, comment, ..."
+    )
+    desk_cli.add_arguments(desk_cmd)
     ui_cmd = sub.add_parser("ui", help="start the Dagster UI (webserver + daemon)")
     ui_cmd.add_argument("--host", default="127.0.0.1")
     ui_cmd.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     if args.command == "materialize":
         return materialize()
+    if args.command == "finance":
+        return desk_cli.run(args, prepare_environment())
     if args.command == "runs":
         return runs(args.free)
     if args.command == "demo":

@@ -184,11 +184,23 @@ TABLES.update(
         "finance.merchant_balances": "Per merchant and currency: owed, transferred, reversed, outstanding; oldest unsettled bag; whether the payout account can receive money.",
         "finance.exceptions": "The open exceptions queue: what is wrong, the money at stake, since when. One row per problem; exception_id is stable across runs.",
         "finance.exception_log": "Every exception ever found, open or resolved (resolved_at), with when it was first and last seen.",
+        "finance.exception_actions": "The finance desk's audit trail: every ack, assign, comment, snooze, resolve and reopen, who and when (python -m pipelines finance ...).",
     }
 )
 COLUMNS.update(
     {
         "age_days": "Days from opened_at to as_of.",
+        "action_id": "Order in which the desk recorded the action.",
+        "action": "ack, assign, comment, snooze, resolve (by hand, with a reason) or reopen.",
+        "actor": "Who acted (VIOLET_DESK_USER, else the login name).",
+        "acted_at": "When the action was recorded (UTC).",
+        "owner": "Who works the exception (the newest assign).",
+        "note": "The newest comment, or the reason it was resolved by hand.",
+        "until": "A snooze's end.",
+        "snoozed_until": "Hidden from the working queue until then (status snoozed).",
+        "acknowledged_at": "When it was acknowledged as it is (NULL once its kind or amount changed).",
+        "seen_kind": "The exception's kind when the person acted.",
+        "seen_amount_minor": "The exception's amount_minor when the person acted: a change reopens it.",
         "as_of": "The instant finance looked at the data (setting; default: newest date_last_modified in core).",
         "bag_status": "The bag's status.",
         "bag_total_minor": "Sum of the order's bag totals in minor units.",
@@ -249,6 +261,8 @@ COLUMNS.update(
 )
 # Where a column means something else in one table: "schema.table.column" -> description.
 COLUMN_OVERRIDES: dict[str, str] = {
+    "finance.exceptions.status": "The finance desk's state: open, acknowledged, snoozed or resolved_by_hand (python -m pipelines finance ...).",
+    "finance.exception_log.status": "open, acknowledged, snoozed, resolved_by_hand (the finance desk), or resolved (no run finds it any more).",
     "ops.topics.topic": "X-Violet-Topic as sent; '(none)' for deliveries without one.",
     "ops.topics.first_seen_at": "When the first delivery of the topic was received (received_at, UTC).",
     "ops.topics.last_seen_at": "When the newest delivery of the topic was received (received_at, UTC).",

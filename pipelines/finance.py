@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, finance_models, models, reports
+from pipelines import comments, desk, finance_models, models, reports
 from pipelines.core import CURRENT
 from pipelines.resources import FinanceSettings, Warehouse
 from pipelines.staging import POOL
@@ -26,7 +26,7 @@ def finance_marts(
     """Recompute order payments, bag settlements and merchant balances at as_of, update the
     exception log, and export the open queue, settlements and balances for finance."""
     with warehouse.connection() as con:
-        result = finance_models.build_finance(con, finance)
+        result = finance_models.build_finance(con, finance, desk.path(warehouse.root))
         comments.apply(con, ("finance",))
         rows = {
             t: models.scalar(con, f"select count(*) from finance.{t}")  # noqa: S608
@@ -65,6 +65,10 @@ def finance_marts(
             "dagster/row_count": rows["exception_log"],
             "resolved": rows["exception_log"] - rows["exceptions"],
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key=KEYS["exception_actions"],
+        metadata={**common, "dagster/row_count": rows["exception_actions"]},
     )
     yield dg.MaterializeResult(
         asset_key=KEYS["order_payments"],

@@ -10,15 +10,23 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pipelines import sql
+from pipelines import desk, sql
 from pipelines.models import scalar, transaction
 from pipelines.resources import FinanceSettings
 
-MARTS = ("order_payments", "bag_settlements", "merchant_balances", "exceptions", "exception_log")
+MARTS = (
+    "order_payments",
+    "bag_settlements",
+    "merchant_balances",
+    "exceptions",
+    "exception_log",
+    "exception_actions",
+)
 # The temp tables the marts are built from, in build order (sql/finance/_<name>.sql).
 STEPS = ("payments", "refunds", "coverage", "transfer_errors", "reversals")
 
@@ -106,9 +114,12 @@ def _set_variables(
 
 
 def build_finance(
-    con: duckdb.DuckDBPyConnection, settings: FinanceSettings | None = None
+    con: duckdb.DuckDBPyConnection,
+    settings: FinanceSettings | None = None,
+    desk_store: Path | None = None,
 ) -> FinanceResult:
-    """Rebuild the finance marts from core at as_of and fold the exceptions into the log."""
+    """Rebuild the finance marts from core at as_of, fold the exceptions into the log, and the
+    finance desk's actions (pipelines/desk.py; none when `desk_store` is None) into both."""
     settings = settings or FinanceSettings()
     sql.prepare(con)
     con.execute((sql.SQL_DIR / "finance" / "_macros.sql").read_text())
@@ -131,6 +142,8 @@ def build_finance(
             "select count(*) from finance.exception_log where resolved_at is null "
             "and exception_id not in (select exception_id from fin_exceptions_now)",
         )
+        desk.load(con, desk_store)
+        sql.run(con, "finance", "_workflow")
         sql.run(con, "finance", "exception_log")
         sql.run(con, "finance", "exceptions")
         result.open = scalar(con, "select count(*) from finance.exceptions")

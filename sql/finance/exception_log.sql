@@ -26,6 +26,12 @@ create table if not exists finance.exception_log (
 -- Logs written before these columns existed gain them (NULL until a run finds the row again).
 alter table finance.exception_log add column if not exists difference_minor bigint;
 alter table finance.exception_log add column if not exists amount_exact boolean;
+-- The finance desk's workflow (pipelines/desk.py, folded by _workflow.sql), set on every run.
+alter table finance.exception_log add column if not exists status varchar;
+alter table finance.exception_log add column if not exists owner varchar;
+alter table finance.exception_log add column if not exists note varchar;
+alter table finance.exception_log add column if not exists snoozed_until timestamptz;
+alter table finance.exception_log add column if not exists acknowledged_at timestamptz;
 -- build:
 update finance.exception_log as l
 set
@@ -59,3 +65,43 @@ update finance.exception_log
 set resolved_at = getvariable('as_of')
 where resolved_at is null
     and exception_id not in (select exception_id from fin_exceptions_now);
+
+-- status, from the desk's newest state-changing action and the exception as it is now:
+--   resolved         no run finds it any more (resolved_at set)
+--   open             nobody acted, reopened, a snooze has ended, or its kind or amount changed
+--                    since the action (the action was about what it was then)
+--   acknowledged     acknowledged as it is
+--   snoozed          snoozed until snoozed_until (later than as_of)
+--   resolved_by_hand marked resolved by a person, with the reason in note
+update finance.exception_log as l
+set
+    status = case
+        when l.resolved_at is not null then 'resolved'
+        when w.state_action is null or w.state_action = 'reopen' then 'open'
+        when w.seen_kind is distinct from l.kind
+            or w.seen_amount_minor is distinct from l.amount_minor then 'open'
+        when w.state_action = 'ack' then 'acknowledged'
+        when w.state_action = 'snooze' and w.snoozed_until > getvariable('as_of') then 'snoozed'
+        when w.state_action = 'snooze' then 'open'
+        when w.state_action = 'resolve' then 'resolved_by_hand'
+        else 'open'
+    end,
+    owner = w.owner,
+    note = w.note,
+    snoozed_until = case when w.state_action = 'snooze' then w.snoozed_until end,
+    acknowledged_at = case
+        when w.state_action = 'ack' and w.seen_kind is not distinct from l.kind
+            and w.seen_amount_minor is not distinct from l.amount_minor then w.acknowledged_at
+    end
+from (
+    select k.exception_id, w.*
+    from (select exception_id from finance.exception_log) as k
+    left join fin_workflow as w using (exception_id)
+) as w
+where w.exception_id = l.exception_id;
+
+-- The desk's audit trail, as recorded (readers of the snapshot see who did what, when).
+create or replace table finance.exception_actions as
+select * from fin_actions
+order by action_id;
+

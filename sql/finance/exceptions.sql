@@ -1,5 +1,7 @@
--- grain: one row per open exception (finance.exception_log rows not resolved), the queue
--- finance works through. age_days = as_of - opened_at (when the problem began), in days.
+-- grain: one row per open exception (finance.exception_log rows not resolved by the data), the
+-- queue finance works through, with the desk's workflow columns (status: open, acknowledged,
+-- snoozed or resolved_by_hand; see exception_log.sql). age_days = as_of - opened_at (when the
+-- problem began), in days.
 create or replace table finance.exceptions as
 select
     exception_id,
@@ -16,6 +18,11 @@ select
     cast(round((epoch(getvariable('as_of')) - epoch(opened_at)) / 86400, 2) as decimal(10, 2))
         as age_days,
     detail,
+    status,
+    owner,
+    note,
+    snoozed_until,
+    acknowledged_at,
     amount_exact,
     refund_id,
     opened_at,
