@@ -14,12 +14,33 @@ import duckdb
 from ingest.durable import fsync_dir, fsync_file
 
 # Each table is stored in the order its export shows (the models end in ORDER BY), and DuckDB
-# keeps insertion order (preserve_insertion_order): no second sort per file.
+# keeps insertion order (preserve_insertion_order): no second sort per file. The exceptions
+# carry their merchant's name (bag settlements and balances have it already).
 EXPORTS = {
-    "exceptions": "select * from finance.exceptions",
+    "exceptions": (
+        "select e.*, m.merchant_name from finance.exceptions as e "
+        "left join core.merchants as m on m.id = e.merchant_id"
+    ),
     "bag_settlements": "select * from finance.bag_settlements",
     "merchant_balances": "select * from finance.merchant_balances",
 }
+
+
+def csv_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """`query` as finance opens it in a spreadsheet: beside each `<x>_minor` money column its
+    amount in currency units as exact decimal text (`<x>`, finance_units), and every timestamp
+    as ISO-8601 UTC text with a Z (finance_iso)."""
+    described = con.execute(f"describe {query}").fetchall()
+    names = {row[0] for row in described}
+    columns = []
+    for name, kind, *_ in described:
+        if name.endswith("_minor") and "currency" in names and name[:-6] not in names:
+            columns += [f'"{name}"', f'finance_units("{name}", currency) as "{name[:-6]}"']
+        elif kind.startswith("TIMESTAMP"):
+            columns.append(f'finance_iso("{name}") as "{name}"')
+        else:
+            columns.append(f'"{name}"')
+    return f"select {', '.join(columns)} from ({query})"  # noqa: S608
 # ISO-4217 currencies without minor units (amounts are already whole units).
 ZERO_DECIMAL = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
@@ -136,11 +157,14 @@ def export(
         written.append(final)
 
     for name, query in EXPORTS.items():
-        for fmt, options in (("parquet", "format parquet, compression zstd"), ("csv", "header")):
+        for fmt, options, select in (
+            ("parquet", "format parquet, compression zstd", query),
+            ("csv", "header", csv_query(con, query)),
+        ):
             final = out / f"{name}.{fmt}"
             tmp = out / f".{name}.{fmt}.tmp"
             target = str(tmp).replace("'", "''")
-            con.execute(f"copy ({query}) to '{target}' ({options})")
+            con.execute(f"copy ({select}) to '{target}' ({options})")
             publish(tmp, final)
     tmp = out / ".summary.md.tmp"
     tmp.write_text(summary.markdown(as_of))

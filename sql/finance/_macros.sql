@@ -30,3 +30,34 @@ create or replace macro finance_captured(status) as
 -- SUCCESS, which one of Violet's tables gives for EXTERNAL transfers (the channel paid).
 create or replace macro finance_moved(status) as
     status in ('SENT', 'PARTIALLY_REVERSED', 'REVERSED', 'BYPASSED', 'SUCCESS');
+
+-- Minor units as exact decimal text in the currency's units, for people and spreadsheets:
+-- 123456 USD -> '1234.56', -5 EUR -> '-0.05', 1500 JPY -> '1500', 1234 KWD -> '1.234'.
+-- ISO-4217 exponents: 0 for the zero-decimal currencies, 3 for the three-decimal ones, else 2.
+create or replace macro finance_exponent(currency) as
+    case
+        when currency in ('BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF',
+                          'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF') then 0
+        when currency in ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') then 3
+        else 2
+    end;
+
+create or replace macro finance_units(amount, currency) as
+    case
+        when amount is null then null
+        when finance_exponent(currency) = 0 then amount::varchar
+        else case when amount < 0 then '-' else '' end
+            || (abs(amount) // (10 ** finance_exponent(currency))::bigint)::varchar || '.'
+            || lpad((abs(amount) % (10 ** finance_exponent(currency))::bigint)::varchar,
+                    finance_exponent(currency), '0')
+    end;
+
+-- An instant as ISO-8601 UTC text with a Z (spreadsheets misread '2026-11-01 23:59:58+00'):
+-- seconds, and the fraction only when there is one.
+create or replace macro finance_iso(ts) as
+    case
+        when ts is null then null
+        when epoch_us(ts::timestamptz) % 1000000 = 0
+            then strftime(ts::timestamptz at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ')
+        else strftime(ts::timestamptz at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')
+    end;
