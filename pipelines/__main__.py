@@ -98,6 +98,27 @@ def runs(free: bool) -> int:
     return 0
 
 
+def desk_web(host: str, port: int) -> int:
+    """Serve the finance desk page until interrupted."""
+    import uvicorn
+
+    from pipelines import desk
+    from pipelines.desk_web import DeskSettings, check_binding, create_app
+
+    data_dir = prepare_environment()
+    token = os.environ.get("VIOLET_DESK_TOKEN", "")
+    try:
+        check_binding(host, token)
+    except desk.DeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"finance desk on http://{host}:{port}/ ({data_dir})", flush=True)
+    uvicorn.run(
+        create_app(DeskSettings(data_dir, token)), host=host, port=port, log_level="warning"
+    )
+    return 0
+
+
 def ui(host: str, port: int) -> int:
     prepare_environment()
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions"]
@@ -137,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         "finance", help="work the exceptions queue: queue, show, ack, assign, comment, ..."
     )
     desk_cli.add_arguments(desk_cmd)
+    web = sub.add_parser("desk", help="the finance desk web page (queue, details, actions)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8090)
     ui_cmd = sub.add_parser("ui", help="start the Dagster UI (webserver + daemon)")
     ui_cmd.add_argument("--host", default="127.0.0.1")
     ui_cmd.add_argument("--port", type=int, default=3000)
@@ -145,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         return materialize()
     if args.command == "finance":
         return desk_cli.run(args, prepare_environment())
+    if args.command == "desk":
+        return desk_web(args.host, args.port)
     if args.command == "runs":
         return runs(args.free)
     if args.command == "demo":
