@@ -53,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         log_config=log_config(settings.log_level, settings.access_log),
         access_log=settings.access_log,
         server_header=False,
-        timeout_graceful_shutdown=30,
+        # uvicorn's httptools protocol plus bounds on head size and time and on connections.
+        http="ingest.protocol:BoundedHttpToolsProtocol",
+        ws="none",
+        timeout_keep_alive=settings.keepalive_timeout_seconds,
+        # A stop closes requests still arriving at once (ingest.protocol); this bounds the
+        # wait for those already received, should answering them hang.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
     return 0
 

@@ -1,9 +1,13 @@
 """The ingest web service: `create_app(settings)` builds the Starlette application.
 
-POST /webhooks/violet  verify the raw body, make it durable, answer 200 (or 401/413/503)
+POST /webhooks/violet  verify the raw body, make it durable, answer 200 (or 401/408/413/503)
 GET  /healthz          the process is alive
 GET  /readyz           the log is writable and the disk has room
 GET  /metrics          Prometheus text format
+
+The bodies held in memory by all requests of a process share one budget,
+VIOLET_MAX_PENDING_BODY_BYTES (503 `overloaded` past it). The other bounds on unverified work
+(head size, head and body deadlines, connections) are the protocol's: `ingest.protocol`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ingest.limits import BODY_TIMED_OUT, BodyBudget, Limits
 from ingest.metrics import CONTENT_TYPE, Metrics
 from ingest.records import header_blob
 from ingest.settings import Settings
@@ -39,6 +44,8 @@ class State(TypedDict):
     metrics: Metrics
     verifier: Verifier
     redact: frozenset[bytes]
+    limits: Limits
+    budget: BodyBudget
 
 
 def _state(request: Request) -> State:
@@ -48,6 +55,13 @@ def _state(request: Request) -> State:
 
 class _TooLarge(Exception):
     pass
+
+
+class _Overloaded(Exception):
+    pass
+
+
+_CLOSE = {"Connection": "close"}  # for answers given before the body was read to its end
 
 
 def _json(
@@ -60,21 +74,43 @@ def _clip(value: str | None) -> str | None:
     return None if value is None else value[:128]
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, budget: BodyBudget) -> tuple[bytes, int]:
+    """The body, and how many bytes of `budget` it holds (the caller gives them back)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+    held = 0
+    if declared is not None and declared.isdigit():
+        if int(declared) > limit:
+            raise _TooLarge
+        # Taken for the whole body at once, so a refusal comes before any of it is read.
+        if not budget.take(int(declared)):
+            raise _Overloaded
+        held = int(declared)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            if size > held:
+                if not budget.take(size - held):
+                    raise _Overloaded
+                held = size
+            chunks.append(chunk)
+    except BaseException:
+        budget.give(held)
+        raise
+    return b"".join(chunks), held
 
 
-def _reject(request: Request, status: int, reason: str, message: str, **extra: str) -> Response:
+def _reject(
+    request: Request,
+    status: int,
+    reason: str,
+    message: str,
+    cause: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     state = _state(request)
     state["metrics"].rejected.labels(reason).inc()
     client = request.client.host if request.client else None
@@ -91,38 +127,58 @@ def _reject(request: Request, status: int, reason: str, message: str, **extra: s
             }
         },
     )
-    return _json(status, {"error": reason, "message": message}, headers=extra or None)
+    payload: dict[str, object] = {"error": reason, "message": message}
+    if cause is not None:
+        payload["cause"] = cause
+    return _json(status, payload, headers=headers)
 
 
 async def receive_webhook(request: Request) -> Response:
     state = _state(request)
     settings = state["settings"]
+    budget = state["budget"]
     try:
-        body = await _read_body(request, settings.max_body_bytes)
+        body, held = await _read_body(request, settings.max_body_bytes, budget)
     except _TooLarge:
         return _reject(
             request,
             413,
             "too_large",
             f"body is larger than the limit of {settings.max_body_bytes} bytes",
+            headers=_CLOSE,
         )
-    except ClientDisconnect:
-        return _reject(request, 400, "client_disconnected", "the client went away mid-body")
-    try:
-        secret_id = state["verifier"].verify(body, request.headers.get(SIGNATURE_HEADER))
-    except SignatureError as exc:
-        return _reject(request, 401, exc.reason, exc.message)
-    headers = header_blob(request.scope["headers"], state["redact"])
-    try:
-        sequence = await state["store"].append(headers, body, secret_id.encode())
-    except StoreUnavailable as exc:
+    except _Overloaded:
         return _reject(
             request,
             503,
-            "store_unavailable",
-            f"the delivery could not be stored, retry later ({exc})",
-            **{"Retry-After": str(settings.retry_after_seconds)},
+            "overloaded",
+            "too many request bodies are being received at once; retry later",
+            headers={"Retry-After": str(settings.retry_after_seconds), **_CLOSE},
         )
+    except ClientDisconnect:
+        if request.scope.get(BODY_TIMED_OUT):
+            # The protocol answered 408 and closed; this answer goes nowhere.
+            return Response(status_code=408)
+        return _reject(request, 400, "client_disconnected", "the client went away mid-body")
+    try:
+        try:
+            secret_id = state["verifier"].verify(body, request.headers.get(SIGNATURE_HEADER))
+        except SignatureError as exc:
+            return _reject(request, 401, exc.reason, exc.message)
+        headers = header_blob(request.scope["headers"], state["redact"])
+        try:
+            sequence = await state["store"].append(headers, body, secret_id.encode())
+        except StoreUnavailable as exc:
+            return _reject(
+                request,
+                503,
+                "store_unavailable",
+                f"the delivery could not be stored ({exc.problem.reason}); retry later",
+                cause=exc.problem.cause,
+                headers={"Retry-After": str(settings.retry_after_seconds)},
+            )
+    finally:
+        budget.give(held)
     return Response(b'{"status":"stored","sequence":%d}' % sequence, 200, media_type=_JSON)
 
 
@@ -134,7 +190,7 @@ async def readyz(request: Request) -> Response:
     state = _state(request)
     problem = await state["store"].check_ready()
     if problem is not None:
-        return _json(503, {"status": "not_ready", "reason": problem})
+        return _json(503, {"status": "not_ready", "reason": problem.reason, "cause": problem.cause})
     return _json(200, {"status": "ready", "instance": state["store"].instance})
 
 
@@ -168,6 +224,8 @@ def create_app(settings: Settings) -> Starlette:
                 metrics=metrics,
                 verifier=Verifier((sid, s.reveal()) for sid, s in settings.secrets),
                 redact=frozenset(h.encode() for h in settings.redact_headers),
+                limits=Limits.for_process(settings, metrics),
+                budget=BodyBudget(settings.max_pending_body_bytes),
             )
         finally:
             await store.close()

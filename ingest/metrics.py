@@ -82,6 +82,32 @@ class Metrics:
             "Bytes of torn (never acknowledged) log tail dropped at recovery.",
             registry=r,
         )
+        self.seal_existing_files = Counter(
+            "violet_ingest_seal_existing_files",
+            "Seals that found the segment's Parquet file already there (a crash after its rename),"
+            " by outcome: identical or kept (left as it was), merged (rewritten with the rows of"
+            " both), unreadable (moved aside, written again from the log).",
+            ["outcome"],
+            registry=r,
+        )
+        self.seal_rows_missing_from_log = Counter(
+            "violet_ingest_seal_rows_missing_from_log",
+            "Rows an existing Parquet file held that its log segment no longer did (kept).",
+            registry=r,
+        )
+        self.connections_open = Gauge(
+            "violet_ingest_connections_open",
+            "Client connections open now.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.connections_dropped = Counter(
+            "violet_ingest_connections_dropped",
+            "Connections closed without an answer, by reason: idle_timeout (nothing sent in time),"
+            " over_limit (past twice the connection cap), shutdown (request incomplete at a stop).",
+            ["reason"],
+            registry=r,
+        )
         self.backlog_records = Gauge(
             "violet_ingest_log_backlog_records",
             "Deliveries in the log not yet sealed into Parquet.",

@@ -49,6 +49,14 @@ class Settings:
     instance_name: str = field(default_factory=lambda: _safe_name(socket.gethostname()))
     log_level: str = "INFO"
     access_log: bool = False
+    # Bounds on what a client can make the service do before its delivery is verified.
+    max_header_bytes: int = 16 * 1024
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 15.0
+    keepalive_timeout_seconds: int = 5
+    max_connections: int = 1000
+    max_pending_body_bytes: int = 64 * 1024 * 1024
+    shutdown_timeout_seconds: int = 5
 
     @property
     def wal_dir(self) -> Path:
@@ -77,10 +85,19 @@ class Settings:
             h.strip().lower() for h in env.get("VIOLET_REDACT_HEADERS", "").split(",") if h.strip()
         }
         defaults = cls(secrets=())
+        max_body = _int(env, "VIOLET_MAX_BODY_BYTES", defaults.max_body_bytes, 1)
+        max_pending = _int(
+            env, "VIOLET_MAX_PENDING_BODY_BYTES", max(defaults.max_pending_body_bytes, max_body), 1
+        )
+        if max_pending < max_body:
+            raise SettingsError(
+                f"VIOLET_MAX_PENDING_BODY_BYTES ({max_pending}) must be at least "
+                f"VIOLET_MAX_BODY_BYTES ({max_body}), or no body of the largest size could be read"
+            )
         return cls(
             secrets=tuple(secrets),
             data_dir=Path(env.get("VIOLET_DATA_DIR", "") or defaults.data_dir),
-            max_body_bytes=_int(env, "VIOLET_MAX_BODY_BYTES", defaults.max_body_bytes, 1),
+            max_body_bytes=max_body,
             seal_interval_seconds=_float(
                 env, "VIOLET_SEAL_INTERVAL_SECONDS", defaults.seal_interval_seconds
             ),
@@ -96,6 +113,21 @@ class Settings:
                 env, "VIOLET_LOG_LEVEL", defaults.log_level, {"DEBUG", "INFO", "WARNING", "ERROR"}
             ),
             access_log=_bool(env, "VIOLET_ACCESS_LOG", defaults.access_log),
+            max_header_bytes=_int(env, "VIOLET_MAX_HEADER_BYTES", defaults.max_header_bytes, 1024),
+            header_timeout_seconds=_float(
+                env, "VIOLET_HEADER_TIMEOUT_SECONDS", defaults.header_timeout_seconds
+            ),
+            body_timeout_seconds=_float(
+                env, "VIOLET_BODY_TIMEOUT_SECONDS", defaults.body_timeout_seconds
+            ),
+            keepalive_timeout_seconds=_int(
+                env, "VIOLET_KEEPALIVE_TIMEOUT_SECONDS", defaults.keepalive_timeout_seconds, 1
+            ),
+            max_connections=_int(env, "VIOLET_MAX_CONNECTIONS", defaults.max_connections, 1),
+            max_pending_body_bytes=max_pending,
+            shutdown_timeout_seconds=_int(
+                env, "VIOLET_SHUTDOWN_TIMEOUT_SECONDS", defaults.shutdown_timeout_seconds, 1
+            ),
         )
 
 

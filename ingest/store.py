@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import logging
 import multiprocessing
@@ -29,7 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from ingest import sealer, wal
 from ingest.durable import ensure_dir
@@ -45,8 +46,48 @@ _SEAL_RETRY_SECONDS = 5.0
 _Pending = tuple[bytes, int, "asyncio.Future[None]"]
 
 
+class Problem(NamedTuple):
+    """Why the store cannot take a delivery, for an HTTP answer: `cause` a short label,
+    `reason` words. Neither carries OS error text or paths; those go to the log only."""
+
+    cause: str
+    reason: str
+
+
+_SHUTTING_DOWN = Problem("shutting_down", "the service is shutting down")
+_DATA_DIR = Problem("data_dir_unusable", "the data directory cannot be used (missing or a file)")
+_OS_CAUSES = {
+    errno.ENOSPC: Problem("disk_full", "the disk is full"),
+    errno.EDQUOT: Problem("disk_full", "the disk quota is used up"),
+    errno.EFBIG: Problem("file_size_limit", "a file reached the size limit"),
+    errno.EROFS: Problem("read_only", "the file system is mounted read-only"),
+    errno.EACCES: Problem("permission_denied", "no permission to write the data directory"),
+    errno.EPERM: Problem("permission_denied", "no permission to write the data directory"),
+    errno.EMFILE: Problem("too_many_open_files", "the process has no file descriptor left"),
+    errno.ENFILE: Problem("too_many_open_files", "the system has no file descriptor left"),
+    errno.EIO: Problem("io_error", "the disk reported an I/O error"),
+    errno.EBUSY: Problem("no_log_slot", "every log slot is held by another process"),
+    errno.ENOENT: _DATA_DIR,
+    errno.ENOTDIR: _DATA_DIR,
+    errno.EISDIR: _DATA_DIR,
+    errno.EEXIST: _DATA_DIR,
+}
+
+
+def problem_of(exc: BaseException) -> Problem:
+    if isinstance(exc, OSError) and exc.errno in _OS_CAUSES:
+        return _OS_CAUSES[exc.errno]
+    if isinstance(exc, OSError):
+        return Problem("os_error", "the operating system refused a log write")
+    return Problem("internal_error", "the log write failed")
+
+
 class StoreUnavailable(Exception):
     """The delivery could not be made durable; the caller must not acknowledge it."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -168,7 +209,7 @@ class Store:
         """Return the delivery's sequence once it is durable in the log; raise
         StoreUnavailable otherwise. `headers` is `records.header_blob` output."""
         if self._stopping:
-            raise StoreUnavailable("the service is shutting down")
+            raise StoreUnavailable(_SHUTTING_DOWN)
         sequence = self._next_sequence
         self._next_sequence += 1
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -206,9 +247,10 @@ class Store:
                 "log write failed; batch answered 503",
                 extra={"fields": {"event": "log_write_failed", "error": str(exc), "n": len(batch)}},
             )
+            problem = problem_of(exc)
             for _, _, fut in batch:
                 if not fut.done():
-                    fut.set_exception(StoreUnavailable(str(exc)))
+                    fut.set_exception(StoreUnavailable(problem))
             return
         self.last_error = None
         for _, _, fut in batch:
@@ -246,7 +288,7 @@ class Store:
             if fd is not None:
                 break
         else:
-            raise OSError(f"all {MAX_SLOTS} log slots under {root} are in use")
+            raise OSError(errno.EBUSY, f"all {MAX_SLOTS} log slots under {root} are in use")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.instance = f"{self.config.instance_name}-s{index}-{stamp}-{secrets.token_hex(2)}"
         self._slot = _Slot(index, directory, fd)
@@ -269,7 +311,9 @@ class Store:
         for directory in sorted(self.config.wal_dir.glob("slot-*")):
             if own is not None and directory == own.directory:
                 continue
-            if not any(directory.glob("*.wal")):
+            if not any(directory.glob("*.wal")) and not any(
+                directory.glob(f"*{sealer.RELEASED_SUFFIX}")
+            ):
                 continue
             fd = _try_lock(directory)
             if fd is None:
@@ -280,6 +324,26 @@ class Store:
                 _unlock(fd)
 
     def _recover(self, directory: Path) -> None:
+        for released in sorted(directory.glob(f"*{sealer.RELEASED_SUFFIX}")):
+            # Sealed into Parquet, renamed away, not yet deleted when its process stopped.
+            try:
+                sealer.free_released(released)
+            except OSError as exc:
+                log.error(
+                    "could not delete a released log segment; will retry at the next start",
+                    extra={
+                        "fields": {
+                            "event": "release_failed",
+                            "segment": released.name,
+                            "error": str(exc),
+                        }
+                    },
+                )
+                continue
+            log.info(
+                "deleted a released log segment a stopped process left",
+                extra={"fields": {"event": "log_release_finished", "segment": released.name}},
+            )
         for path in sorted(directory.glob("*.wal")):
             self._recover_one(path)
 
@@ -308,6 +372,7 @@ class Store:
         self.metrics.torn_bytes.inc(result.torn_tail_bytes)
         self.metrics.sealed_files.inc(len(result.files))
         self.metrics.sealed_records.inc(result.records)
+        self._report_existing(path.name, result)
         log.warning(
             "recovered log segment",
             extra={
@@ -386,6 +451,7 @@ class Store:
             return
         self.metrics.sealed_files.inc(len(result.files))
         self.metrics.sealed_records.inc(result.records)
+        self._report_existing(seg.path.name, result)
         self.metrics.backlog_records.dec(seg.count)
         self.metrics.backlog_bytes.dec(seg.bytes - len(wal.FILE_MAGIC))
         for path in result.files:
@@ -399,6 +465,38 @@ class Store:
                         "segment": seg.path.name,
                     }
                 },
+            )
+
+    def _report_existing(self, segment: str, result: sealer.SealResult) -> None:
+        """Say what sealing found where a segment's Parquet file was already in place."""
+        for found in result.existing:
+            self.metrics.seal_existing_files.labels(found.outcome).inc()
+            self.metrics.seal_rows_missing_from_log.inc(found.only_in_file)
+            # identical is the expected result of a crash between rename and release; a file
+            # with rows the log lacks, or that could not be read, means the log was damaged.
+            level = logging.INFO if found.outcome == "identical" else logging.ERROR
+            log.log(
+                level,
+                "the segment's Parquet file already existed",
+                extra={
+                    "fields": {
+                        "event": "seal_found_existing_file",
+                        "segment": segment,
+                        "file": str(found.path),
+                        "outcome": found.outcome,
+                        "file_rows": found.file_rows,
+                        "log_rows": found.log_rows,
+                        "rows_only_in_file": found.only_in_file,
+                        "rows_only_in_log": found.only_in_log,
+                        "rows_differing": found.differing,
+                        "moved_to": None if found.moved_to is None else str(found.moved_to),
+                    }
+                },
+            )
+        if result.already_released:
+            log.info(
+                "the segment was already released by an earlier, interrupted seal",
+                extra={"fields": {"event": "seal_already_released", "segment": segment}},
             )
 
     async def _seal_backlog(self) -> None:
@@ -433,15 +531,23 @@ class Store:
 
     # ---- health ------------------------------------------------------------------------------
 
-    async def check_ready(self) -> str | None:
+    async def check_ready(self) -> Problem | None:
         """None when a delivery could be stored now, else why not."""
         try:
             await self._in_io(self._ensure_segment)
             free = shutil.disk_usage(self.config.wal_dir).free
         except OSError as exc:
-            return f"log not writable: {exc}"
+            log.warning(
+                "not ready: the log cannot be opened",
+                extra={"fields": {"event": "not_ready", "error": str(exc)}},
+            )
+            cause, reason = problem_of(exc)
+            return Problem(cause, f"log not writable: {reason}")
         if free < self.config.min_free_bytes:
-            return f"free disk {free} bytes is below the minimum {self.config.min_free_bytes}"
+            return Problem(
+                "low_disk",
+                f"free disk {free} bytes is below the minimum {self.config.min_free_bytes}",
+            )
         # The log opens and there is room: a failure seen earlier no longer holds.
         self.last_error = None
         return None

@@ -197,3 +197,80 @@ class Server:
                 return
             time.sleep(0.05)
         raise AssertionError("processes of the server's group outlived it")
+
+
+# ---- raw HTTP over a socket, for the tests of what the server does with abusive clients --------
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process `pid` (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def signed_head(d: Delivery, *, content_length: int | None = None, extra: bytes = b"") -> bytes:
+    """The request line and headers of `d` as raw bytes (no body), `extra` header lines added."""
+    head = b"POST /webhooks/violet HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    for name, value in d.headers.items():
+        head += f"{name}: {value}\r\n".encode()
+    length = len(d.body) if content_length is None else content_length
+    return head + extra + b"Content-Length: %d\r\n\r\n" % length
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict[str, object]:
+        parsed = json.loads(self.body)
+        assert isinstance(parsed, dict)
+        return parsed
+
+
+def read_answer(sock: socket.socket, timeout: float = 10.0) -> Answer | None:
+    """One HTTP/1.1 answer read from `sock`, or None if the server closed (or reset) the
+    connection without answering."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    except ConnectionResetError:
+        if not data:
+            return None
+        raise
+    return Answer(int(lines[0].split()[1]), headers, body)
+
+
+def closed_by_peer(sock: socket.socket, timeout: float) -> bool:
+    """True if the server closes `sock` (with or without an answer) within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    sock.settimeout(0.05)
+    while time.monotonic() < deadline:
+        try:
+            if not sock.recv(65536):
+                return True
+        except TimeoutError:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False

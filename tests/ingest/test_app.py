@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from ingest import wal
+from ingest import sealer, wal
 from ingest.app import WEBHOOK_PATH, create_app
 from ingest.settings import Settings
 from tests.support import OLD_SECRET, SECRET, Delivery, DeliveryFactory, logrec, read_raw
@@ -303,3 +305,87 @@ def test_a_leftover_that_cannot_be_sealed_yet_is_retried_while_serving(
         wait_for(lambda: not w.path.exists())
         assert metric(client, "violet_ingest_recovered_records_total") == 2
     assert read_raw(data_dir).num_rows == 3
+
+
+def assert_no_os_detail(text: str, *paths: Path) -> None:
+    assert "errno" not in text.lower(), text
+    for path in paths:
+        assert str(path) not in text, text
+    for code in (errno.ENOTDIR, errno.ENOSPC, errno.EACCES, errno.EFBIG, errno.EIO, errno.ENOENT):
+        assert os.strerror(code).lower() not in text.lower(), text
+
+
+def test_503_answers_and_readyz_give_a_reason_without_os_detail(
+    tmp_path: Path, delivery: DeliveryFactory
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+    settings = Settings.from_env(
+        {"VIOLET_APP_SECRET": SECRET, "VIOLET_DATA_DIR": str(blocker / "data")}
+    )
+    with TestClient(create_app(settings)) as client:
+        d = delivery()
+        r = client.post(WEBHOOK_PATH, content=d.body, headers=d.headers)
+        assert r.status_code == 503
+        assert_no_os_detail(r.text, blocker)
+        assert r.json()["error"] == "store_unavailable"
+        assert r.json()["cause"] == "data_dir_unusable"
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert_no_os_detail(ready.text, blocker)
+        assert ready.json()["cause"] == "data_dir_unusable"
+        assert ready.json()["reason"].startswith("log not writable: ")
+
+
+def test_released_segments_left_behind_are_removed_at_start(
+    client_for: ClientFactory, data_dir: Path
+) -> None:
+    # In the slot this process takes, and in one that only the sweep of free slots visits.
+    released = []
+    for slot in (0, 5):
+        directory = data_dir / "wal" / f"slot-{slot}"
+        directory.mkdir(parents=True)
+        w = wal.SegmentWriter(directory, f"dead-s{slot}-20261127T000000-dddd", 3)
+        w.append([wal.encode_record(logrec(i)) for i in range(2)])
+        w.close()
+        released.append(w.path.with_suffix(".sealed"))  # sealed into Parquet, renamed away
+        w.path.rename(released[-1])
+    with client_for() as client:
+        assert [p.exists() for p in released] == [False, False]
+        assert metric(client, "violet_ingest_recovered_records_total") == 0
+    assert read_raw(data_dir).num_rows == 0
+
+
+def test_recovery_keeps_the_rows_of_a_sealed_file_the_log_lost_and_says_so(
+    client_for: ClientFactory, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What an older sealer left when killed while shrinking a segment it had sealed.
+    instance = "dead-s0-20261127T000000-eeee"
+    records = [logrec(i) for i in range(10)]
+    directory = data_dir / "wal" / "slot-0"
+    directory.mkdir(parents=True)
+    w = wal.SegmentWriter(directory, instance, 6)
+    w.append([wal.encode_record(r) for r in records])
+    w.close()
+    sealer.seal([r.to_raw() for r in records], data_dir / "raw" / "violet", instance, 6)
+    whole = w.path.read_bytes()
+    w.path.write_bytes(whole[: len(whole) // 3])
+    with client_for() as client:
+        assert metric(client, 'violet_ingest_seal_existing_files_total{outcome="kept"}') == 1
+        assert metric(client, "violet_ingest_seal_rows_missing_from_log_total") == 7
+    assert sorted(read_raw(data_dir).column("sequence").to_pylist()) == list(range(10))
+    [line] = [r for r in caplog.records if getattr(r, "fields", {}).get("outcome") == "kept"]
+    assert line.levelname == "ERROR"
+    assert line.fields["rows_only_in_file"] == 7  # type: ignore[attr-defined]
+
+
+def test_the_body_budget_is_given_back_after_every_answer(
+    client_for: ClientFactory, delivery: DeliveryFactory
+) -> None:
+    # Room for one largest body: any share not given back would refuse the next delivery.
+    with client_for(VIOLET_MAX_BODY_BYTES="1000", VIOLET_MAX_PENDING_BODY_BYTES="1000") as client:
+        for i in range(3):
+            assert post(client, delivery(body=b"%04d" % i * 250))[0] == 200
+            assert post(client, delivery(body=b"x" * 1000, secret="wrong"))[0] == 401
+            assert post(client, delivery(body=b"x" * 1001))[0] == 413
+        assert post(client, delivery(body=b"y" * 1000))[0] == 200

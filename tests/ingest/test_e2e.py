@@ -187,6 +187,10 @@ def test_a_write_failure_is_a_503_never_a_2xx(
             else:
                 assert r.status_code == 503
                 assert r.headers["retry-after"] == "30"
+                # A reason, and no OS error text or path in the answer (those are in the log).
+                assert r.json()["cause"] == "file_size_limit"
+                assert "errno" not in r.text.lower()
+                assert str(data_dir) not in r.text
     assert 503 in statuses
     assert statuses.count(200) >= 100, "after a failed batch the log moves to a new segment"
     srv.stop()

@@ -114,3 +114,83 @@ def test_columns_round_trip_records() -> None:
     assert len(cols) == 3
     assert cols.records() == records
     assert cols.take([2, 0]).records() == [records[2], records[0]]
+
+
+def _segment(directory: Path, instance: str, segment: int, records: list[wal.LogRecord]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    w = wal.SegmentWriter(directory, instance, segment)
+    w.append([wal.encode_record(r) for r in records])
+    w.close()
+    return w.path
+
+
+def test_a_shortened_segment_never_rewrites_its_file_with_fewer_rows(tmp_path: Path) -> None:
+    # The state a crash left in the middle of releasing a sealed segment: the Parquet file is
+    # complete, the segment lost its end (it reads as if it had a torn tail).
+    records = [logrec(i) for i in range(10)]
+    path = _segment(tmp_path / "wal", "inst-d", 4, records)
+    raw = tmp_path / "raw"
+    [sealed] = sealer.seal([r.to_raw() for r in records], raw, "inst-d", 4)
+    before = sealed.read_bytes()
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) * 4 // 10])
+    result = sealer.seal_segment(path, raw)
+    assert pq.read_table(sealed).column("sequence").to_pylist() == list(range(10))
+    assert sealed.read_bytes() == before  # kept as it was, not rewritten
+    [found] = result.existing
+    assert found.outcome == "kept"
+    assert (found.file_rows, found.only_in_file, found.only_in_log) == (10, 7, 0)
+    assert not path.exists()
+
+
+def test_rows_of_an_existing_file_and_of_the_log_are_merged_never_dropped(tmp_path: Path) -> None:
+    records = [logrec(i) for i in range(10)]
+    raw = tmp_path / "raw"
+    [sealed] = sealer.seal([r.to_raw() for r in records[:6]], raw, "inst-e", 2)
+    path = _segment(tmp_path / "wal", "inst-e", 2, records[3:])
+    result = sealer.seal_segment(path, raw)
+    table = pq.read_table(sealed)
+    assert table.column("sequence").to_pylist() == list(range(10))
+    assert table.column("body").to_pylist() == [r.body for r in records]
+    [found] = result.existing
+    assert found.outcome == "merged"
+    assert (found.only_in_file, found.only_in_log) == (3, 4)
+
+
+def test_resealing_an_intact_segment_leaves_its_file_alone(tmp_path: Path) -> None:
+    records = [logrec(i) for i in range(5)]
+    raw = tmp_path / "raw"
+    [sealed] = sealer.seal([r.to_raw() for r in records], raw, "inst-f", 0)
+    mtime = sealed.stat().st_mtime_ns
+    path = _segment(tmp_path / "wal", "inst-f", 0, records)
+    result = sealer.seal_segment(path, raw)
+    assert sealed.stat().st_mtime_ns == mtime
+    assert [f.outcome for f in result.existing] == ["identical"]
+    assert result.files == [sealed]
+
+
+def test_a_released_segment_left_by_a_killed_sealer_is_finished(tmp_path: Path) -> None:
+    records = [logrec(i) for i in range(3)]
+    path = _segment(tmp_path / "wal", "inst-g", 1, records)
+    released = sealer.released_path(path)
+    path.rename(released)  # the sealer was killed after renaming the segment away
+    result = sealer.seal_segment(path, tmp_path / "raw")
+    assert result.already_released
+    assert not released.exists()
+    assert not path.exists()
+
+
+def test_an_unreadable_file_in_the_way_is_kept_aside(tmp_path: Path) -> None:
+    records = [logrec(i) for i in range(3)]
+    raw = tmp_path / "raw"
+    final = sealer.partition_dir(raw, "2026-11-18") / sealer.file_name("inst-h", 0)
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"not parquet at all")
+    path = _segment(tmp_path / "wal", "inst-h", 0, records)
+    result = sealer.seal_segment(path, raw)
+    assert pq.read_table(final).column("sequence").to_pylist() == [0, 1, 2]
+    [found] = result.existing
+    assert found.outcome == "unreadable"
+    assert found.moved_to is not None
+    assert found.moved_to.read_bytes() == b"not parquet at all"
+    assert found.moved_to.name.startswith(".")  # out of the readers' *.parquet glob

@@ -75,3 +75,62 @@ def test_values_are_read() -> None:
     assert s.seal_max_records == 10
     assert {"x-shared-token", "x-other", "authorization"} <= s.redact_headers
     assert s.instance_name == "ingest-a-b"
+
+
+def test_bounds_on_unverified_work_have_defaults_and_are_read() -> None:
+    s = Settings.from_env({"VIOLET_APP_SECRET": "x"})
+    assert (s.max_header_bytes, s.header_timeout_seconds, s.body_timeout_seconds) == (
+        16384,
+        10.0,
+        15.0,
+    )
+    assert (s.keepalive_timeout_seconds, s.shutdown_timeout_seconds) == (5, 5)
+    assert (s.max_connections, s.max_pending_body_bytes) == (1000, 64 * 1024 * 1024)
+    s = Settings.from_env(
+        {
+            "VIOLET_APP_SECRET": "x",
+            "VIOLET_MAX_HEADER_BYTES": "8192",
+            "VIOLET_HEADER_TIMEOUT_SECONDS": "2.5",
+            "VIOLET_BODY_TIMEOUT_SECONDS": "4",
+            "VIOLET_KEEPALIVE_TIMEOUT_SECONDS": "2",
+            "VIOLET_MAX_CONNECTIONS": "50",
+            "VIOLET_MAX_PENDING_BODY_BYTES": "2097152",
+            "VIOLET_SHUTDOWN_TIMEOUT_SECONDS": "3",
+        }
+    )
+    assert (s.max_header_bytes, s.header_timeout_seconds, s.body_timeout_seconds) == (
+        8192,
+        2.5,
+        4.0,
+    )
+    assert (s.keepalive_timeout_seconds, s.max_connections) == (2, 50)
+    assert (s.max_pending_body_bytes, s.shutdown_timeout_seconds) == (2097152, 3)
+
+
+def test_the_body_budget_must_hold_one_largest_body() -> None:
+    with pytest.raises(SettingsError, match="VIOLET_MAX_PENDING_BODY_BYTES"):
+        Settings.from_env(
+            {
+                "VIOLET_APP_SECRET": "x",
+                "VIOLET_MAX_BODY_BYTES": "2000000",
+                "VIOLET_MAX_PENDING_BODY_BYTES": "1000000",
+            }
+        )
+    # A larger body limit alone raises the budget's default with it.
+    s = Settings.from_env({"VIOLET_APP_SECRET": "x", "VIOLET_MAX_BODY_BYTES": str(100 << 20)})
+    assert s.max_pending_body_bytes == 100 << 20
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("VIOLET_MAX_HEADER_BYTES", "100"),
+        ("VIOLET_HEADER_TIMEOUT_SECONDS", "0"),
+        ("VIOLET_BODY_TIMEOUT_SECONDS", "soon"),
+        ("VIOLET_MAX_CONNECTIONS", "0"),
+        ("VIOLET_SHUTDOWN_TIMEOUT_SECONDS", "0"),
+    ],
+)
+def test_bad_bounds_are_refused(key: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=key):
+        Settings.from_env({"VIOLET_APP_SECRET": "x", key: value})
