@@ -41,6 +41,8 @@ def csv_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
         else:
             columns.append(f'"{name}"')
     return f"select {', '.join(columns)} from ({query})"  # noqa: S608
+
+
 # ISO-4217 currencies without minor units (amounts are already whole units).
 ZERO_DECIMAL = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
