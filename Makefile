@@ -58,6 +58,12 @@ bench-pipeline: $(STAMP)
 bench-ingest: $(STAMP)
 	$(BIN)/python -m bench.ingest
 
+## The chaos suite's long runs (kill -9 loops, full and failing disks, abuse, fuzzing, a soak;
+## ~30 min, needs root for its mounts); writes bench/RELIABILITY.md, exits 1 on any finding.
+.PHONY: chaos
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos
+
 ## Re-resolve requirements.lock from pyproject.toml (needs network to the package registry).
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
