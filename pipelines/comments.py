@@ -20,7 +20,7 @@ TABLES: dict[str, str] = {
     "staging.topic_families": "Topic families (name patterns, tried in priority order): a name not in staging.topics that matches one is modeled as its entity if the body has that entity's shape (else quarantined as wrong_shape).",
     "staging.deliveries": "One row per stored webhook delivery (raw Parquet row), typed and classified.",
     "staging.events": "One row per logical event (coalesce(X-Violet-Event-Id-Source, X-Violet-Event-Id, body hash)).",
-    "staging.quarantine": "Stored deliveries that cannot be modeled, with the reason, body and headers.",
+    "staging.quarantine": "Stored deliveries that cannot be modeled, with the reason, where in the body (detail), body and headers.",
     "ops.loaded_files": "Ledger of raw Parquet files loaded into staging: a file is loaded once.",
     "ops.model_state": "Watermarks: the last staging batch each incremental step has processed.",
     "ops.event_counts": "Per topic and day received: deliveries, unique events, retries, resends, quarantined.",
@@ -126,9 +126,10 @@ COLUMNS: dict[str, str] = {
     "price_minor": "Unit price in minor units.",
     "quantity": "Quantity.",
     "quarantine_reason": "Why the delivery cannot be modeled (NULL when it can).",
+    "quarantine_detail": "Where in the body quarantine_reason applies: a path such as total, bags[1].id or bags[0].skus[2].price ('..key' for a duplicate key deeper down); NULL for invalid_json, missing_topic, unknown_topic and wrong_shape.",
     "quarantined": "Quarantined deliveries.",
     "raw_file": "Raw file (under raw/violet) the delivery was loaded from.",
-    "reason": "Quarantine reason: invalid_json, missing_topic, unknown_topic, wrong_shape, missing_id, wrong_type, missing_timestamp, bad_timestamp.",
+    "reason": "Quarantine reason: invalid_json, missing_topic, unknown_topic, duplicate_key (a key twice in one object: the top level, an order's bags[], payment_transactions[] and bags[].skus[]), wrong_shape, tried in this order; else the first problem of the body (its id, its entity's fields, its timestamps, then its bags in order with their lines, then its payment transactions): missing_id, missing_field (a transfer without amount or currency), wrong_type, id_out_of_range (<= 0 or past 2^63 - 1), money_out_of_range (below 0 or past 10^15 minor units), number_out_of_range (a quantity, count or commission rate), duplicate_child_id (the same bag, bag line or payment transaction twice in one order), missing_timestamp, bad_timestamp (not a Violet timestamp, a day that does not exist, before 2000), future_timestamp (later than the receipt plus the tolerance, 1 day by default). A bag, line or embedded payment transaction that cannot be modeled quarantines its order delivery; detail says where.",
     "received_at": "When the delivery (for events and versions: the first one) reached the ingest service (UTC).",
     "related_bags": "Bag ids the entity covers, as text (from related_bags or the newer related_bag_ids; strings or integers in the body).",
     "related_distributions": "Distribution ids the transfer covers (related_distributions or related_distribution_ids; optional).",
@@ -261,6 +262,7 @@ COLUMNS.update(
 )
 # Where a column means something else in one table: "schema.table.column" -> description.
 COLUMN_OVERRIDES: dict[str, str] = {
+    "staging.quarantine.detail": "Where in the body the reason applies: a path such as total, bags[1].id or bags[0].skus[2].price ('..key' for a duplicate key deeper down); NULL for invalid_json, missing_topic, unknown_topic and wrong_shape.",
     "finance.exceptions.status": "The finance desk's state: open, acknowledged, snoozed or resolved_by_hand (python -m pipelines finance ...).",
     "finance.exception_log.status": "open, acknowledged, snoozed, resolved_by_hand (the finance desk), or resolved (no run finds it any more).",
     "ops.topics.topic": "X-Violet-Topic as sent; '(none)' for deliveries without one.",

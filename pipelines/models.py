@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,6 +18,9 @@ import duckdb
 from pipelines import sql
 
 RAW_GLOB = "received_date=*/*.parquet"
+# How far after its receipt a body's timestamps may be (Violet's clock against ours): a version
+# dated later is quarantined (future_timestamp) instead of becoming current state until then.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 @dataclass
@@ -101,10 +104,12 @@ def load_staging(
     run_id: str = "",
     max_files: int | None = None,
     max_bytes: int | None = None,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
 ) -> LoadResult:
     """Load raw files not yet in the ledger into staging.deliveries/events/quarantine, as one
     transaction. At most `max_files` files, and files up to `max_bytes` (at least one file),
-    so that a backlog can be loaded in batches of bounded memory."""
+    so that a backlog can be loaded in batches of bounded memory. A body dated more than
+    `future_tolerance` after its receipt is quarantined (future_timestamp)."""
     sql.prepare(con)
     pending = pending_files(con, raw_dir)
     todo = pending if max_files is None else pending[:max_files]
@@ -121,6 +126,7 @@ def load_staging(
     with transaction(con):
         batch_id = scalar(con, "select coalesce(max(batch_id), 0) + 1 from ops.loaded_files")
         con.execute(f"set variable batch_id = {batch_id}")
+        con.execute("set variable violet_future_tolerance = ?", [future_tolerance])
         # A view, not a table: the bodies are read from Parquet once, straight into the parse.
         paths = ", ".join(_quote(str(raw_dir / f)) for f in todo)
         con.execute(

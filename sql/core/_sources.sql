@@ -12,7 +12,7 @@ from changed_events
 where entity = 'payment_transaction'
 union
 select 'payment_transaction', violet_minor(p.pt ->> '$.id')
-from changed_events, unnest(cast(payload -> '$.payment_transactions' as json[])) as p (pt)
+from changed_events, unnest(try_cast(payload -> '$.payment_transactions' as json[])) as p (pt)
 where entity = 'order';
 
 create or replace temp table source_events as

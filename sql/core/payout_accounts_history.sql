@@ -18,10 +18,12 @@ select
     try_cast(
         e.payload ->> '$.payment_provider_account.payouts_enabled' as boolean
     ) as payouts_enabled,
-    cast(
+    try_cast(
         e.payload -> '$.payment_provider_account.requirements.currently_due' as varchar[]
     ) as currently_due,
-    cast(e.payload -> '$.payment_provider_account.requirements.past_due' as varchar[]) as past_due,
+    try_cast(
+        e.payload -> '$.payment_provider_account.requirements.past_due' as varchar[]
+    ) as past_due,
     e.payload -> '$.errors' as errors,
     violet_ts(e.payload ->> '$.date_created') as date_created,
 from {events} as e

@@ -1,8 +1,10 @@
 -- grain: one row per stored delivery (one raw Parquet row). Key: (ingest_instance, sequence).
 -- Runs once per load, after the loader made temp view `new_raw` (the raw records of files not
 -- in ops.loaded_files, plus `raw_file`), rebuilt staging.topic_families and set variable
--- `batch_id`. Builds temp table `new_parsed` (every new delivery, parsed once) that
--- staging.events and staging.quarantine use.
+-- `batch_id` (and violet_future_tolerance). Builds temp table `new_parsed` (every new delivery,
+-- parsed once) that staging.events and staging.quarantine use. The door: every value of a body
+-- that a model types is checked here (sql/macros.sql), so that what does not fit is quarantined
+-- with its reason and path (staging/quarantine.sql lists them) instead of failing a later step.
 -- It keeps the parsed payload and, for quarantined deliveries only, the raw body and headers:
 -- bodies are most of the bytes, and copies of them are what made big loads spill to disk.
 create table if not exists staging.deliveries (
@@ -27,7 +29,8 @@ create table if not exists staging.deliveries (
     entity_id bigint,
     date_last_modified timestamptz,
     quarantine_reason varchar,
-    topic_documented boolean
+    topic_documented boolean,
+    quarantine_detail varchar
 );
 
 -- Warehouses from before topic_documented: the column, and its value for the rows they hold
@@ -38,6 +41,9 @@ set topic_documented = coalesce(
     (select t.documented from staging.topics as t where t.topic = d.topic), false
 )
 where d.topic_documented is null;
+
+-- Warehouses from before quarantine_detail: NULL in the rows they hold.
+alter table staging.deliveries add column if not exists quarantine_detail varchar;
 
 -- The full request headers stay in the raw Parquet (and in staging.quarantine for the
 -- deliveries that cannot be modeled); the documented ones are the typed columns above. Stored
@@ -82,45 +88,82 @@ decoded as (
 ),
 
 parsed as (
-    -- one parse validates the body (payload: NULL when it is not JSON) and one reads the fields
-    -- checked at the door from the parsed value (JSON fragments keep their types visible)
+    -- One parse validates the body (payload: NULL when it is not a JSON object), one reads every
+    -- field a model types (violet_door_shape: JSON text where the type must show), one lists the
+    -- keys of its top level (which fields are there, and duplicate keys) and, for an order, two
+    -- list those of the objects of its lists (bags[], payment_transactions[], errors[]) and of
+    -- its bags' lines (duplicate keys).
     select
         d.*,
-        try_cast(d.body_text as json) as json_body,
-        json_transform(json_body, '{
-            "id": "JSON", "date_last_modified": "VARCHAR", "total": "JSON", "amount": "JSON",
-            "bags": "JSON"
-        }') as doc,
-    from decoded as d
-),
-
-typed as (
-    select
-        p.*,
-        case when starts_with(ltrim(p.body_text), '{') then p.json_body end as payload,
         t.entity,
         t.canonical_topic,
         coalesce(t.documented, false) as topic_documented,
+        t.shape,
+        case
+            when starts_with(ltrim(d.body_text), '{') then try_cast(d.body_text as json)
+        end as payload,
+        json_transform(payload, violet_door_shape()) as doc,
+        json_keys(payload) as top_keys,
+        case when t.entity = 'order' then json_keys(payload, '$.*[*]') end as list_keys,
+        case when t.entity = 'order' then json_keys(payload, '$.bags[*].skus[*]') end
+            as line_keys,
+    from decoded as d
+    left join new_topics as t on t.topic = d.topic
+),
+
+children as (
+    -- an order's children's ids (JSON text), for the same child twice (violet_first_repeat)
+    select
+        p.*,
+        violet_latest(p.received_at) as latest,
+        list_transform(p.doc.bags, lambda b: b.id) as bag_ids,
+        flatten(list_transform(p.doc.bags, lambda b: b.skus)) as lines,
+        list_transform(lines, lambda s: s.id) as line_ids,
+        list_transform(p.doc.payment_transactions, lambda x: x.id) as payment_ids,
+    from parsed as p
+),
+
+checked as (
+    select
+        c.*,
         -- a family name's body must be that family's entity (staging.topic_families.shape);
         -- evaluated only for those (rare) names
         case
-            when t.shape is null then true
-            else coalesce(list_bool_or(list_transform(t.shape, lambda f: case
+            when c.shape is null then true
+            else coalesce(list_bool_or(list_transform(c.shape, lambda f: case
                 when ends_with(f, '[]')
-                    then json_type(p.json_body, '$.' || rtrim(f, '[]')) = 'ARRAY'
-                else coalesce(json_type(p.json_body, '$.' || f), 'NULL') <> 'NULL'
+                    then json_type(c.payload, '$.' || rtrim(f, '[]')) = 'ARRAY'
+                else coalesce(json_type(c.payload, '$.' || f), 'NULL') <> 'NULL'
             end)), false)
         end as entity_shape_ok,
-        coalesce(p.doc.id, 'null') <> 'null' as has_id,
-        case when regexp_full_match(p.doc.id, '-?[0-9]+') then p.doc.id::bigint end as entity_id,
-        p.doc.date_last_modified as dlm_text,
-        violet_ts(p.doc.date_last_modified) as date_last_modified,
-        -- documented shapes checked at the door: money is integer, bags are a list
-        coalesce(regexp_full_match(p.doc.total, '-?[0-9]+|null'), true)
-        and coalesce(regexp_full_match(p.doc.amount, '-?[0-9]+|null'), true)
-        and coalesce(p.doc.bags = 'null' or starts_with(p.doc.bags, '['), true) as shapes_ok,
-    from parsed as p
-    left join new_topics as t on t.topic = p.topic
+        -- Python's json reads a key given twice as its last value, DuckDB's parser as its first:
+        -- such a body is quarantined rather than read one way
+        case
+            when violet_has_repeat(c.top_keys) then violet_repeated_key(c.top_keys)
+            when list_bool_or(list_transform(c.list_keys, lambda l: violet_has_repeat(l)))
+                or list_bool_or(list_transform(c.line_keys, lambda l: violet_has_repeat(l)))
+                then violet_duplicate_key_path(c.payload, c.doc, c.list_keys)
+        end as duplicate_key,
+        violet_id(c.doc.id) as entity_id,
+        violet_ts(c.doc.date_last_modified) as date_last_modified,
+        -- 'reason path' of the first problem: the body's own fields, then (orders) its children;
+        -- looked for only when the fast checks do not pass
+        case
+            when coalesce(
+                violet_body_fine(c.doc, c.entity, c.payload, date_last_modified, c.latest)
+                and (c.entity <> 'order' or violet_children_fine(
+                    c.doc, c.lines, c.latest, c.bag_ids, c.line_ids, c.payment_ids
+                )),
+                false
+            ) then null
+            else coalesce(
+                violet_body_problem(c.entity, c.doc, c.payload, c.top_keys, c.received_at),
+                case when c.entity = 'order' then violet_children_problem(
+                    c.doc, c.payload, c.received_at, c.bag_ids, c.line_ids, c.payment_ids
+                ) end
+            )
+        end as problem,
+    from children as c
 ),
 
 final as (
@@ -132,17 +175,23 @@ final as (
             when payload is null then 'invalid_json'
             when topic is null then 'missing_topic'
             when entity is null then 'unknown_topic'
+            when duplicate_key is not null then 'duplicate_key'
             when not entity_shape_ok then 'wrong_shape'
-            when not has_id then 'missing_id'
-            when entity_id is null or not shapes_ok then 'wrong_type'
-            when dlm_text is null then 'missing_timestamp'
-            when date_last_modified is null then 'bad_timestamp'
+            else split_part(problem, ' ', 1)
         end as quarantine_reason,
-    from typed
+        case
+            when payload is null or topic is null or entity is null then null
+            when duplicate_key is not null then duplicate_key
+            when entity_shape_ok then nullif(split_part(problem, ' ', 2), '')
+        end as quarantine_detail,
+    from checked
 )
 
 select
-    * exclude (body, body_text, json_body, doc, headers),
+    * exclude (
+        body, body_text, doc, headers, shape, top_keys, list_keys, line_keys,
+        latest, bag_ids, lines, line_ids, payment_ids, entity_shape_ok, duplicate_key, problem
+    ),
     case when quarantine_reason is not null then body end as body,
     case when quarantine_reason is not null then headers end as headers,
 from final;
@@ -197,6 +246,7 @@ select
     n.date_last_modified,
     n.quarantine_reason,
     n.topic_documented,
+    n.quarantine_detail,
 from new_parsed as n
 inner join delivery_kinds as k on k.rid = n.rowid;
 
