@@ -37,6 +37,7 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     nofile: int | None = None  # RLIMIT_NOFILE of the service (None: inherited)
+    wrap: list[str] = field(default_factory=list)  # a command the service runs under (strace)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     logs: list[Path] = field(default_factory=list)
@@ -68,7 +69,7 @@ class Service:
         self.logs.append(self.log_path)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [*SERVE, "--port", str(self.port)],
+                [*self.wrap, *SERVE, "--port", str(self.port)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
