@@ -18,8 +18,12 @@ from ingest.settings import Settings
 
 log = logging.getLogger("ingest.limits")
 # File descriptors kept free of connections: log segments, Parquet files, the sealing process's
-# pipes, metrics files, stdio.
+# pipes, metrics files, stdio, and LAST_CHANCE connections past twice the cap.
 FD_RESERVE = 256
+# Connections past twice the cap that still get a short chance to send their request and be
+# answered 503 (a health check in a crowd of idle connections gets an answer, not a reset);
+# past this many at once, a connection is closed as soon as it is accepted.
+LAST_CHANCE = 32
 _LOG_EVERY_SECONDS = 1.0
 # Set on a request's scope by the protocol when it answered 408 for a body that did not arrive
 # in time; the app then knows the disconnect it sees is not the client's doing.
@@ -52,9 +56,10 @@ class Limits:
     body_timeout_seconds: float
     retry_after_seconds: int
     max_connections: int  # served; past it a connection's request is answered 503
-    refuse_above: int  # past it a connection is closed as soon as it is accepted
+    refuse_above: int  # past it only LAST_CHANCE connections at a time get an answer
     metrics: Metrics
     watching: bool = False  # the protocol's sweep of deadlines runs
+    last_chance_open: int = 0  # connections past refuse_above waiting for their request
     _last_logged: dict[str, float] = field(default_factory=dict)
     _unlogged: Counter[str] = field(default_factory=Counter)
 

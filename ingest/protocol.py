@@ -13,7 +13,9 @@ bound idle connections), so this class adds, per connection:
   later request's first byte), else 408, or a silent close if nothing came at all; the body
   within `body_timeout_seconds` of the head, else 408;
 - past `max_connections` open connections a connection's request is answered 503 with
-  Retry-After (it has 1 s to send it); past twice that, a connection is closed when accepted;
+  Retry-After (it has 1 s to send it); past twice that, up to LAST_CHANCE connections at a
+  time get 0.2 s to send theirs and the same answer (a health check in a crowd of idle
+  connections is answered, not reset), and any more are closed when accepted;
 - at a stop, a connection whose request has not fully arrived is closed at once; requests that
   have arrived are answered.
 
@@ -36,10 +38,11 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from ingest.limits import BODY_TIMED_OUT, Limits
+from ingest.limits import BODY_TIMED_OUT, LAST_CHANCE, Limits
 
 _HEAD, _BODY, _DONE = 0, 1, 2  # receiving a request's head, its body; it has all arrived
 _OVER_CAP_SECONDS = 1.0
+_LAST_CHANCE_SECONDS = 0.2  # past twice the cap: a request must be there almost at once
 
 
 class _HeadTooLarge(Exception):
@@ -67,6 +70,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_uncounted = False  # it began in a chunk counted as the previous body's
         self._entered_in_body = False
         self._head_too_large = False
+        self._last_chance = False  # accepted past twice the cap, counted in last_chance_open
 
     # ---- connections --------------------------------------------------------------------
 
@@ -81,12 +85,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             interval = min(0.25, limits.header_timeout_seconds / 4, limits.body_timeout_seconds / 4)
             self.loop.call_later(interval, _sweep, self.loop, interval, self.connections)
         open_now = len(self.connections)
-        if open_now > limits.refuse_above:
-            limits.dropped("over_limit", self._client())
-            transport.close()
-            return
         self._head_timeout = limits.header_timeout_seconds
-        if open_now > limits.max_connections:
+        if open_now > limits.refuse_above:
+            if limits.last_chance_open >= LAST_CHANCE:
+                limits.dropped("over_limit", self._client())
+                transport.close()
+                return
+            limits.last_chance_open += 1
+            self._last_chance = True
+            self.app = self._too_many_connections
+            self._head_timeout = min(self._head_timeout, _LAST_CHANCE_SECONDS)
+        elif open_now > limits.max_connections:
             self.app = self._too_many_connections
             self._head_timeout = min(self._head_timeout, _OVER_CAP_SECONDS)
         self._seen_turn, self._since = self._turn, self.loop.time()
@@ -94,6 +103,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._limits is not None:
             self._limits.metrics.connections_open.dec()
+            if self._last_chance:
+                self._last_chance = False
+                self._limits.last_chance_open -= 1
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingest.limits import LAST_CHANCE
 from tests.support import (
     Server,
     closed_by_peer,
@@ -129,10 +130,23 @@ def test_connections_past_the_cap_get_503_then_are_refused(server: Callable[...,
             assert answer.status == 503
             assert answer.json()["error"] == "too_many_connections"
             assert int(answer.headers["retry-after"]) > 0
-        # Up to twice the cap a connection is answered; past that it is closed at once.
-        with sockets(srv.port, 20), sockets(srv.port, 1) as (refused,):
+        # Past twice the cap a connection has a last chance: a request there at once (a health
+        # check) is answered 503; an idle one is closed within a moment, unanswered.
+        with sockets(srv.port, 20), sockets(srv.port, 1) as (probe,):
+            probe.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = read_answer(probe)
+            assert answer is not None, "a health check past twice the cap got no answer"
+            assert answer.status == 503
+            assert answer.json()["error"] == "too_many_connections"
+            assert int(answer.headers["retry-after"]) > 0
+            with sockets(srv.port, 1) as (refused,):
+                started = time.monotonic()
+                assert read_answer(refused, 2) is None
+                assert time.monotonic() - started < 1.5
+        # The last chances are bounded (file descriptors): past them, closed at once.
+        with sockets(srv.port, 40), sockets(srv.port, LAST_CHANCE), sockets(srv.port, 1) as (x,):
             started = time.monotonic()
-            assert read_answer(refused, 0.5) is None
+            assert read_answer(x, 0.5) is None
             assert time.monotonic() - started < 0.5
     deadline = time.monotonic() + 5
     while True:  # the closed connections are gone once the server has seen them go
