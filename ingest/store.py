@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from ingest import sealer, wal
-from ingest.durable import ensure_dir
 from ingest.metrics import Metrics
+from warehouse_files.durable import ensure_dir
 
 log = logging.getLogger("ingest.store")
 _T = TypeVar("_T")
