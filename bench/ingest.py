@@ -31,6 +31,7 @@ import pyarrow.dataset as ds
 
 from ingest.probe import wait_ready
 from ingest.signature import sign
+from warehouse_files import layout
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-0123456789abcdef"
@@ -213,7 +214,7 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int, threads: in
 
 def check_durable(data_dir: Path, acked: int, body: bytes) -> tuple[int, bool]:
     """(rows stored, every stored body equal to the one sent); rows must be >= acked."""
-    files = sorted((data_dir / "raw" / "violet").rglob("*.parquet"))
+    files = sorted(layout.raw_dir(data_dir).rglob("*.parquet"))
     if not files:
         return 0, False
     table = ds.dataset([str(f) for f in files], format="parquet").to_table(

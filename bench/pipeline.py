@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from bench.ingest import machine
+from warehouse_files import layout
 
 ROOT = Path(__file__).resolve().parent.parent
 DELIVERIES_PER_ORDER = 13.2  # measured on the simulator's default rates
@@ -81,10 +82,10 @@ def main() -> int:
         segment_records=FILE_RECORDS,
     )
     write_s = time.perf_counter() - started
-    raw = data_dir / "raw" / "violet"
+    raw = layout.raw_dir(data_dir)
     # Oldest first: segments are numbered in order of arrival, and a segment that spans
     # midnight has a file in each day's partition.
-    files = sorted(raw.glob("received_date=*/*.parquet"), key=lambda p: (p.name, p.parent.name))
+    files = sorted(raw.glob(layout.RAW_GLOB), key=lambda p: (p.name, p.parent.name))
     held_back = hold_back_newest(files, INCREMENT)
     kept = [f for f in files if f not in held_back]
     held = work / "held-back"

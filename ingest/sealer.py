@@ -31,10 +31,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest import wal
-from ingest.durable import ensure_dir, fsync_dir
 from ingest.records import SCHEMA, Columns, RawRecord, to_table
+from warehouse_files import layout
+from warehouse_files.durable import ensure_dir, fsync_dir
 
-PARTITION_KEY = "received_date"
 ROW_GROUP_ROWS = 128 * 1024
 RELEASED_SUFFIX = ".sealed"
 TEST_HOOK_ENV = "VIOLET_TEST_SEAL_HOOK"
@@ -45,7 +45,7 @@ _RELEASE_STEP = 4 * 1024 * 1024
 def write_parquet_atomic(table: pa.Table, final: Path) -> None:
     """Write `table` to `final` so that `final` is either absent or complete, and durable."""
     ensure_dir(final.parent)
-    tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+    tmp = final.with_name(layout.temp_name(final.name, secrets.token_hex(4)))
     try:
         with open(tmp, "wb") as fh:
             pq.write_table(
@@ -65,18 +65,10 @@ def write_parquet_atomic(table: pa.Table, final: Path) -> None:
     fsync_dir(final.parent)
 
 
-def partition_dir(raw_dir: Path, day: str) -> Path:
-    return raw_dir / f"{PARTITION_KEY}={day}"
-
-
-def file_name(instance: str, segment: int) -> str:
-    return f"part-{instance}-{segment:010d}.parquet"
-
-
 def seal(records: Sequence[RawRecord], raw_dir: Path, instance: str, segment: int) -> list[Path]:
     """Write `records` as one Parquet file per UTC receive date; return the files written.
 
-    `raw_dir` is the root of the raw layout (`<data>/raw/violet`).
+    `raw_dir` is the root of the raw layout (`layout.raw_dir`: `<data>/raw/violet`).
     """
     return seal_columns(Columns.of(records), raw_dir, instance, segment)
 
@@ -89,7 +81,7 @@ def seal_columns(columns: Columns, raw_dir: Path, instance: str, segment: int) -
     written = []
     for day_number, indices in sorted(by_day.items()):
         day = datetime.fromtimestamp(day_number * 86_400, UTC).strftime("%Y-%m-%d")
-        final = partition_dir(raw_dir, day) / file_name(instance, segment)
+        final = layout.partition_dir(raw_dir, day) / layout.file_name(instance, segment)
         part = columns if len(by_day) == 1 else columns.take(indices)
         write_parquet_atomic(to_table(part, instance), final)
         written.append(final)
@@ -160,9 +152,9 @@ def seal_segment(path: Path, raw_dir: Path) -> SealResult:
     )
     if read.records:
         columns = Columns.of(r.to_raw() for r in read.records)
-        name = file_name(instance, segment)
+        name = layout.file_name(instance, segment)
         for day in days_of(columns):
-            for tmp in partition_dir(raw_dir, day).glob(f".{name}.*.tmp"):
+            for tmp in layout.partition_dir(raw_dir, day).glob(layout.temp_glob(name)):
                 tmp.unlink(missing_ok=True)
         result.files, result.existing = _seal_keeping(columns, raw_dir, instance, segment)
         _test_hook("parquet_written")
@@ -181,7 +173,7 @@ def _seal_keeping(
     found: list[ExistingFile] = []
     for day_number, indices in sorted(by_day.items()):
         day = datetime.fromtimestamp(day_number * 86_400, UTC).strftime("%Y-%m-%d")
-        final = partition_dir(raw_dir, day) / file_name(instance, segment)
+        final = layout.partition_dir(raw_dir, day) / layout.file_name(instance, segment)
         part = columns if len(by_day) == 1 else columns.take(indices)
         table = to_table(part, instance)
         if final.exists():
@@ -200,7 +192,7 @@ def _onto_existing(table: pa.Table, final: Path) -> ExistingFile:
     except (OSError, pa.ArrowException, KeyError):
         # Files appear whole (fsync, then rename), so this is damage from outside; keep the
         # file for a person to look at, out of the readers' glob, and write the log's rows.
-        aside = final.with_name(f".{final.name}.unreadable-{secrets.token_hex(4)}")
+        aside = final.with_name(layout.aside_name(final.name, secrets.token_hex(4)))
         os.replace(final, aside)
         write_parquet_atomic(table, final)
         n = table.num_rows

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.records import DEFAULT_REDACTED_HEADERS
+from warehouse_files import layout
 
 PRIMARY_SECRET_ENV = "VIOLET_APP_SECRET"  # noqa: S105 - the name of the variable
 _EXTRA_SECRET = re.compile(r"^VIOLET_APP_SECRET_([A-Z0-9_]+)$")
@@ -60,11 +61,11 @@ class Settings:
 
     @property
     def wal_dir(self) -> Path:
-        return self.data_dir / "wal"
+        return layout.wal_dir(self.data_dir)
 
     @property
     def raw_dir(self) -> Path:
-        return self.data_dir / "raw" / "violet"
+        return layout.raw_dir(self.data_dir)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from ingest.durable import fsync_dir
 from ingest.records import RawRecord, header_fields, header_pairs
+from warehouse_files.durable import fsync_dir
 
 FILE_MAGIC = b"VWAL\x00\x02\r\n"
 FRAME_MAGIC = b"VWr1"

@@ -16,8 +16,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines import sql
+from warehouse_files import layout
 
-RAW_GLOB = "received_date=*/*.parquet"
+RAW_GLOB = layout.RAW_GLOB
 # How far after its receipt a body's timestamps may be (Violet's clock against ours): a version
 # dated later is quarantined (future_timestamp) instead of becoming current state until then.
 FUTURE_TOLERANCE = timedelta(days=1)

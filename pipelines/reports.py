@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import duckdb
 
-from ingest.durable import fsync_dir, fsync_file
+from warehouse_files.durable import fsync_dir, fsync_file
 
 # Each table is stored in the order its export shows (the models end in ORDER BY), and DuckDB
 # keeps insertion order (preserve_insertion_order): no second sort per file. The exceptions

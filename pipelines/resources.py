@@ -14,6 +14,8 @@ import duckdb
 from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 
+from warehouse_files import layout
+
 WAREHOUSE_FILE = "warehouse.duckdb"
 SNAPSHOT_FILE = "analytics.duckdb"
 
@@ -39,7 +41,7 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @property
     def raw_dir(self) -> Path:
-        return self.root / "raw" / "violet"
+        return layout.raw_dir(self.root)
 
     @property
     def database(self) -> Path:

@@ -9,6 +9,7 @@ import dagster as dg
 from pipelines import stale_runs
 from pipelines.jobs import warehouse_job
 from pipelines.resources import Warehouse
+from warehouse_files import layout
 
 # Files are listed only in recent partitions, so a tick's work does not grow with history.
 LOOKBACK_DAYS = 2
@@ -25,7 +26,7 @@ def new_files(raw_dir: Path, cursor: str | None, today: datetime) -> tuple[list[
     found: list[tuple[int, str]] = []
     for back in range(LOOKBACK_DAYS + 1):
         day = (today - timedelta(days=back)).strftime("%Y-%m-%d")
-        part = raw_dir / f"received_date={day}"
+        part = layout.partition_dir(raw_dir, day)
         if not part.is_dir():
             continue
         for path in part.glob("*.parquet"):

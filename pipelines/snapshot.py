@@ -14,8 +14,8 @@ import threading
 import time
 from pathlib import Path
 
-from ingest.durable import fsync_dir, fsync_file
 from pipelines.resources import Warehouse
+from warehouse_files.durable import fsync_dir, fsync_file
 
 RETIRED = ".retired-"
 

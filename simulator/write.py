@@ -21,13 +21,14 @@ from ingest.records import RawRecord
 from ingest.sealer import seal
 from simulator import stream
 from simulator.options import Options
+from warehouse_files import layout
 
 SEGMENT_RECORDS = 200_000
 DEFAULT_SECRET_ID = "primary"  # noqa: S105 (the service's label for VIOLET_APP_SECRET)
 
 
 def raw_dir_of(data_dir: Path) -> Path:
-    return data_dir / "raw" / "violet"
+    return layout.raw_dir(data_dir)
 
 
 def instance_of(options: Options) -> str:

@@ -23,6 +23,7 @@ from ingest import wal
 from ingest.probe import NotReady, wait_ready
 from ingest.records import RawRecord
 from ingest.signature import sign
+from warehouse_files import layout
 
 SECRET = "test-app-secret-7f3c"
 OLD_SECRET = "test-old-secret-1a2b"
@@ -80,7 +81,7 @@ def make_delivery(
 
 def read_raw(data_dir: Path) -> pa.Table:
     """Every sealed raw delivery under `data_dir`, as one table (empty if none)."""
-    files = sorted((data_dir / "raw" / "violet").rglob("*.parquet"))
+    files = sorted(layout.raw_dir(data_dir).rglob("*.parquet"))
     if not files:
         from ingest.records import SCHEMA
 

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import os
 import random
-import re
 import signal
 import threading
 import time
@@ -29,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import wal
 from simulator import stream
 from simulator.deliveries import Delivery
 from simulator.options import Options
@@ -53,6 +53,7 @@ from tests.chaos.traffic import (
     send_like_violet,
 )
 from tests.support import SECRET
+from warehouse_files import layout
 
 KINDS = (
     "sealer-mid-drop",
@@ -83,9 +84,6 @@ def _state(pid: int) -> bytes:
         return b""
 
 
-_PART = re.compile(r"^part-(?P<instance>.+)-(?P<segment>\d{10})\.parquet$")
-
-
 @dataclass
 class CrashResult:
     kills: Counter[str] = field(default_factory=Counter)  # kind -> kills that hit their moment
@@ -112,9 +110,9 @@ class _Chaos(threading.Thread):
         self.done = threading.Event()  # the senders finished
         self.finished = threading.Event()  # every kill made: the senders may go full speed
         self.error: BaseException | None = None
-        raw = service.data_dir / "raw" / "violet"
+        raw = layout.raw_dir(service.data_dir)
         self.partitions = partitions_around_now(raw)
-        self.slot = service.data_dir / "wal" / "slot-0"
+        self.slot = layout.wal_dir(service.data_dir) / "slot-0"
         self.slot.mkdir(parents=True, exist_ok=True)
 
     def run(self) -> None:
@@ -143,13 +141,13 @@ class _Chaos(threading.Thread):
             if kind.endswith("mid-seal") and ev.mask & IN_CREATE and ev.name.endswith(".tmp"):
                 self._freeze()
                 return True
-            m = _PART.match(ev.name)
-            if not (m and ev.mask & IN_MOVED_TO):
+            sealed = layout.parse_file_name(ev.name)
+            if not (sealed and ev.mask & IN_MOVED_TO):
                 continue
             self._freeze()
             if kind.endswith("after-rename"):
                 return True
-            segment = self.slot / f"{m['instance']}.{m['segment']}.wal"
+            segment = self.slot / wal.segment_name(*sealed)
             if self._step_until_released(segment):
                 return True
             self._thaw()
@@ -200,7 +198,7 @@ class _Chaos(threading.Thread):
 
     def _recovery_moment(self, ev: FsEvent) -> bool:
         if ev.directory in self.partitions:
-            return ev.name.endswith(".tmp") or bool(_PART.match(ev.name))
+            return ev.name.endswith(".tmp") or layout.parse_file_name(ev.name) is not None
         return ev.name.endswith(".wal")
 
     def _kill_sealer(self) -> bool:
@@ -330,7 +328,7 @@ def crash_loop(
     result.problems += result.raw.problems()
     database = workdir / "warehouse.duckdb"
     try:
-        build_warehouse(data_dir / "raw" / "violet", database)
+        build_warehouse(layout.raw_dir(data_dir), database)
         result.problems += compare_with_truth(database, truth_dir)
     except Exception as exc:  # a failed build is a finding like any other
         result.problems.append(f"building the warehouse from raw failed: {exc!r}")

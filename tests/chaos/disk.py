@@ -42,6 +42,7 @@ import httpx
 from tests.chaos.service import Service
 from tests.chaos.traffic import ATTEMPT, Ledger, RawCheck, check_raw
 from tests.support import make_delivery
+from warehouse_files import layout
 
 OS_DETAIL = ("errno", "no space left", "input/output error", "read-only file system", "/")
 
@@ -302,14 +303,15 @@ def disk_full(workdir: Path, phase_s: float = 3.0, recover_within_s: float = 20.
             phase("after")
             # The backlog of unsealed segments drains by itself.
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and list((data_dir / "wal").rglob("*.wal"))[1:]:
+            wal_dir = layout.wal_dir(data_dir)
+            while time.monotonic() < deadline and list(wal_dir.rglob("*.wal"))[1:]:
                 time.sleep(0.2)
             result.problems += (
                 [
-                    f"{len(list((data_dir / 'wal').rglob('*.wal')))} log segments still unsealed "
+                    f"{len(list(wal_dir.rglob('*.wal')))} log segments still unsealed "
                     "30 s after space came back"
                 ]
-                if list((data_dir / "wal").rglob("*.wal"))[1:]
+                if list(wal_dir.rglob("*.wal"))[1:]
                 else []
             )
         finally:

@@ -30,6 +30,7 @@ from simulator.options import Options
 from tests.chaos.service import IN_CREATE, Inotify
 from tests.chaos.traffic import build_warehouse
 from tests.pipelines.conftest import make_world
+from warehouse_files import layout
 
 ROOT = Path(__file__).resolve().parents[2]
 # The steps -> the Dagster step (op) that does it.
@@ -246,7 +247,7 @@ def pipeline_kills(
 
     def copy(names: list[str]) -> None:
         for name in names:
-            target = data_dir / "raw" / "violet" / name
+            target = layout.raw_dir(data_dir) / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(world.raw_dir / name, target)
 

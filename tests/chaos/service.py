@@ -27,6 +27,7 @@ import httpx
 
 from ingest.probe import NotReady, wait_ready
 from tests.support import ROOT, SECRET, SERVE, free_port
+from warehouse_files import layout
 
 
 @dataclass
@@ -222,7 +223,9 @@ def partitions_around_now(raw_dir: Path) -> list[Path]:
     """Today's and tomorrow's (UTC) partition directories, made now so that they can be
     watched before the service writes into them."""
     today = datetime.now(UTC).date()
-    dirs = [raw_dir / f"received_date={d.isoformat()}" for d in (today, today + timedelta(days=1))]
+    dirs = [
+        layout.partition_dir(raw_dir, d.isoformat()) for d in (today, today + timedelta(days=1))
+    ]
     for d in dirs:
         d.mkdir(parents=True, exist_ok=True)
     return dirs

@@ -27,6 +27,7 @@ from pipelines import models
 from pipelines.finance_models import build_finance, queue
 from simulator.deliveries import Delivery
 from tests.pipelines.test_truth import COMPARED
+from warehouse_files import layout
 
 ATTEMPT = "X-Chaos-Attempt"
 PAD = "X-Chaos-Pad"
@@ -160,7 +161,7 @@ class RawCheck:
 
 def check_raw(data_dir: Path, ledger: Ledger) -> RawCheck:
     """Compare the raw Parquet store with what the senders were told."""
-    files = sorted((data_dir / "raw" / "violet").rglob("*.parquet"))
+    files = sorted(layout.raw_dir(data_dir).rglob("*.parquet"))
     result = RawCheck(acked=len(ledger.acked))
     seen: Counter[str] = Counter()
     if files:
@@ -191,8 +192,8 @@ def check_raw(data_dir: Path, ledger: Ledger) -> RawCheck:
     result.stored_unacked = sum(1 for a in seen if a not in ledger.acked)
     result.leftovers = [
         str(p.relative_to(data_dir))
-        for pattern in ("wal/**/*.wal", "raw/**/.*.tmp")
-        for p in data_dir.glob(pattern)
+        for root, pattern in ((layout.wal_dir, "**/*.wal"), (layout.raw_dir, layout.TEMP_GLOB))
+        for p in root(data_dir).glob(pattern)
     ]
     return result
 

@@ -17,6 +17,7 @@ from ingest import sealer, wal
 from ingest.app import WEBHOOK_PATH, create_app
 from ingest.settings import Settings
 from tests.support import OLD_SECRET, SECRET, Delivery, DeliveryFactory, logrec, read_raw
+from warehouse_files import layout
 
 ClientFactory = Callable[..., AbstractContextManager[TestClient]]
 
@@ -232,7 +233,7 @@ def test_segments_seal_at_the_count_limit_while_serving(
     table = read_raw(data_dir)
     assert sorted(table.column("delivery_id").to_pylist()) == sorted(d.event_id for d in sent)
     assert sorted(table.column("sequence").to_pylist()) == list(range(7))
-    assert not list((data_dir / "wal").rglob("*.wal"))
+    assert not list((layout.wal_dir(data_dir)).rglob("*.wal"))
 
 
 def test_segments_seal_after_the_time_limit(
@@ -252,7 +253,7 @@ def test_leftover_segments_are_recovered_at_start(
         (0, "dead-s0-20261127T000000-aaaa"),
         (5, "dead-s5-20261127T000000-bbbb"),
     ):
-        directory = data_dir / "wal" / f"slot-{slot}"
+        directory = layout.wal_dir(data_dir) / f"slot-{slot}"
         directory.mkdir(parents=True)
         w = wal.SegmentWriter(directory, instance, 4)
         w.append([wal.encode_record(logrec(10 * slot + i)) for i in range(3)])
@@ -264,7 +265,7 @@ def test_leftover_segments_are_recovered_at_start(
         assert metric(client, "violet_ingest_recovered_records_total") == 6
         assert metric(client, "violet_ingest_torn_log_bytes_total") == 20
     assert sorted(read_raw(data_dir).column("sequence").to_pylist()) == [0, 1, 2, 50, 51, 52]
-    assert not list((data_dir / "wal").rglob("*.wal"))
+    assert not list((layout.wal_dir(data_dir)).rglob("*.wal"))
 
 
 def test_two_instances_on_one_data_dir_take_different_slots(
@@ -291,7 +292,7 @@ def test_only_post_is_allowed(client_for: ClientFactory) -> None:
 def test_a_leftover_that_cannot_be_sealed_yet_is_retried_while_serving(
     client_for: ClientFactory, delivery: DeliveryFactory, data_dir: Path
 ) -> None:
-    directory = data_dir / "wal" / "slot-0"
+    directory = layout.wal_dir(data_dir) / "slot-0"
     directory.mkdir(parents=True)
     w = wal.SegmentWriter(directory, "dead-s0-20261127T000000-cccc", 0)
     w.append([wal.encode_record(logrec(i)) for i in range(2)])
@@ -343,7 +344,7 @@ def test_released_segments_left_behind_are_removed_at_start(
     # In the slot this process takes, and in one that only the sweep of free slots visits.
     released = []
     for slot in (0, 5):
-        directory = data_dir / "wal" / f"slot-{slot}"
+        directory = layout.wal_dir(data_dir) / f"slot-{slot}"
         directory.mkdir(parents=True)
         w = wal.SegmentWriter(directory, f"dead-s{slot}-20261127T000000-dddd", 3)
         w.append([wal.encode_record(logrec(i)) for i in range(2)])
@@ -362,12 +363,12 @@ def test_recovery_keeps_the_rows_of_a_sealed_file_the_log_lost_and_says_so(
     # What an older sealer left when killed while shrinking a segment it had sealed.
     instance = "dead-s0-20261127T000000-eeee"
     records = [logrec(i) for i in range(10)]
-    directory = data_dir / "wal" / "slot-0"
+    directory = layout.wal_dir(data_dir) / "slot-0"
     directory.mkdir(parents=True)
     w = wal.SegmentWriter(directory, instance, 6)
     w.append([wal.encode_record(r) for r in records])
     w.close()
-    sealer.seal([r.to_raw() for r in records], data_dir / "raw" / "violet", instance, 6)
+    sealer.seal([r.to_raw() for r in records], layout.raw_dir(data_dir), instance, 6)
     whole = w.path.read_bytes()
     w.path.write_bytes(whole[: len(whole) // 3])
     with client_for() as client:

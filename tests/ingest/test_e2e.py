@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.support import SECRET, Delivery, Server, free_port, make_delivery, read_raw
+from warehouse_files import layout
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +96,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_delivery(
 ) -> None:
     env = {"VIOLET_SEAL_MAX_RECORDS": "50", "VIOLET_SEAL_INTERVAL_SECONDS": "0.5"}
     first = server(workers=workers, env=env)
-    watcher = PartialFileWatcher(data_dir / "raw" / "violet")
+    watcher = PartialFileWatcher(layout.raw_dir(data_dir))
     watcher.start()
     acked, failed = asyncio.run(send_until_killed(first.url, 600, first.kill9, total=1500))
     assert len(acked) >= 600
@@ -118,7 +119,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_delivery(
     # Nothing unacknowledged was invented: every stored row is one we sent.
     assert all(k.startswith("e2e-") for k in stored)
     assert table.num_rows == len(set(stored)), "a delivery was sealed twice"
-    assert not list((data_dir / "wal").rglob("*.wal"))
+    assert not list((layout.wal_dir(data_dir)).rglob("*.wal"))
     assert not list((data_dir / "raw").rglob("*.tmp"))
     assert '"event": "log_recovered"' in second.log() or table.num_rows == len(acked)
 
@@ -142,7 +143,7 @@ def test_graceful_stop_seals_everything_and_metrics_sum_over_workers(
     table = read_raw(data_dir)
     assert sorted(table.column("delivery_id").to_pylist()) == sorted(d.event_id for d in sent)
     assert len(set(table.column("ingest_instance").to_pylist())) in (1, 2)
-    assert not list((data_dir / "wal").rglob("*.wal"))
+    assert not list((layout.wal_dir(data_dir)).rglob("*.wal"))
     assert '"event": "sealed"' in srv.log()
     assert SECRET not in srv.log()
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.support import Delivery, Server, make_delivery, read_raw
+from warehouse_files import layout
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +75,7 @@ def assert_all_stored_once(data_dir: Path, acked: dict[str, bytes]) -> None:
     assert twice == [], f"{len(twice)} deliveries stored more than once"
     assert set(stored) == set(acked), "a delivery nobody sent was stored"
     left = sorted(
-        p.name for p in (data_dir / "wal").rglob("*") if p.name.endswith((".wal", ".sealed"))
+        p.name for p in layout.wal_dir(data_dir).rglob("*") if p.name.endswith((".wal", ".sealed"))
     )
     assert left == [], f"log files left behind: {left}"
 

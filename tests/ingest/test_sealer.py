@@ -11,6 +11,7 @@ import pytest
 from ingest import sealer, wal
 from ingest.records import SCHEMA, Columns, RawRecord, to_table
 from tests.support import logrec, rec
+from warehouse_files import layout
 
 MIDNIGHT_US = 1_794_960_000_000_000  # 2026-11-18T00:00:00Z
 
@@ -38,8 +39,8 @@ def test_partitions_by_utc_receive_date_and_names_by_segment(tmp_path: Path) -> 
     ]
     paths = sealer.seal(records, tmp_path, "inst-a", 3)
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
-        "received_date=2026-11-17/part-inst-a-0000000003.parquet",
-        "received_date=2026-11-18/part-inst-a-0000000003.parquet",
+        f"{layout.partition_name('2026-11-17')}/{layout.file_name('inst-a', 3)}",
+        f"{layout.partition_name('2026-11-18')}/{layout.file_name('inst-a', 3)}",
     ]
     assert pq.read_table(paths[0]).column("sequence").to_pylist() == [0]
     assert pq.read_table(paths[1]).column("sequence").to_pylist() == [1, 2]
@@ -65,14 +66,14 @@ def test_a_failed_write_leaves_neither_a_partial_file_nor_a_temp(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pq, "write_table", half_write)
-    final = tmp_path / "received_date=2026-11-18" / "part-x-0000000000.parquet"
+    final = layout.partition_dir(tmp_path, "2026-11-18") / layout.file_name("x", 0)
     with pytest.raises(OSError, match="No space"):
         sealer.write_parquet_atomic(to_table(Columns.of([rec(0)]), "x"), final)
     assert list(final.parent.iterdir()) == []
 
 
 def test_seal_segment_drops_a_torn_tail_and_the_segment(tmp_path: Path) -> None:
-    log_dir = tmp_path / "wal"
+    log_dir = layout.wal_dir(tmp_path)
     log_dir.mkdir()
     records = [logrec(i) for i in range(3)]
     w = wal.SegmentWriter(log_dir, "inst-b", 9)
@@ -81,7 +82,8 @@ def test_seal_segment_drops_a_torn_tail_and_the_segment(tmp_path: Path) -> None:
     with open(w.path, "ab") as fh:
         fh.write(wal.encode_record(logrec(3))[:-7])  # the process died mid-write
     raw = tmp_path / "raw"
-    stale = sealer.partition_dir(raw, "2026-11-18") / ".part-inst-b-0000000009.parquet.dead.tmp"
+    name = layout.temp_name(layout.file_name("inst-b", 9), "dead")
+    stale = layout.partition_dir(raw, "2026-11-18") / name
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"half")
     result = sealer.seal_segment(w.path, raw)
@@ -128,7 +130,7 @@ def test_a_shortened_segment_never_rewrites_its_file_with_fewer_rows(tmp_path: P
     # The state a crash left in the middle of releasing a sealed segment: the Parquet file is
     # complete, the segment lost its end (it reads as if it had a torn tail).
     records = [logrec(i) for i in range(10)]
-    path = _segment(tmp_path / "wal", "inst-d", 4, records)
+    path = _segment(layout.wal_dir(tmp_path), "inst-d", 4, records)
     raw = tmp_path / "raw"
     [sealed] = sealer.seal([r.to_raw() for r in records], raw, "inst-d", 4)
     before = sealed.read_bytes()
@@ -147,7 +149,7 @@ def test_rows_of_an_existing_file_and_of_the_log_are_merged_never_dropped(tmp_pa
     records = [logrec(i) for i in range(10)]
     raw = tmp_path / "raw"
     [sealed] = sealer.seal([r.to_raw() for r in records[:6]], raw, "inst-e", 2)
-    path = _segment(tmp_path / "wal", "inst-e", 2, records[3:])
+    path = _segment(layout.wal_dir(tmp_path), "inst-e", 2, records[3:])
     result = sealer.seal_segment(path, raw)
     table = pq.read_table(sealed)
     assert table.column("sequence").to_pylist() == list(range(10))
@@ -162,7 +164,7 @@ def test_resealing_an_intact_segment_leaves_its_file_alone(tmp_path: Path) -> No
     raw = tmp_path / "raw"
     [sealed] = sealer.seal([r.to_raw() for r in records], raw, "inst-f", 0)
     mtime = sealed.stat().st_mtime_ns
-    path = _segment(tmp_path / "wal", "inst-f", 0, records)
+    path = _segment(layout.wal_dir(tmp_path), "inst-f", 0, records)
     result = sealer.seal_segment(path, raw)
     assert sealed.stat().st_mtime_ns == mtime
     assert [f.outcome for f in result.existing] == ["identical"]
@@ -171,7 +173,7 @@ def test_resealing_an_intact_segment_leaves_its_file_alone(tmp_path: Path) -> No
 
 def test_a_released_segment_left_by_a_killed_sealer_is_finished(tmp_path: Path) -> None:
     records = [logrec(i) for i in range(3)]
-    path = _segment(tmp_path / "wal", "inst-g", 1, records)
+    path = _segment(layout.wal_dir(tmp_path), "inst-g", 1, records)
     released = sealer.released_path(path)
     path.rename(released)  # the sealer was killed after renaming the segment away
     result = sealer.seal_segment(path, tmp_path / "raw")
@@ -183,10 +185,10 @@ def test_a_released_segment_left_by_a_killed_sealer_is_finished(tmp_path: Path) 
 def test_an_unreadable_file_in_the_way_is_kept_aside(tmp_path: Path) -> None:
     records = [logrec(i) for i in range(3)]
     raw = tmp_path / "raw"
-    final = sealer.partition_dir(raw, "2026-11-18") / sealer.file_name("inst-h", 0)
+    final = layout.partition_dir(raw, "2026-11-18") / layout.file_name("inst-h", 0)
     final.parent.mkdir(parents=True)
     final.write_bytes(b"not parquet at all")
-    path = _segment(tmp_path / "wal", "inst-h", 0, records)
+    path = _segment(layout.wal_dir(tmp_path), "inst-h", 0, records)
     result = sealer.seal_segment(path, raw)
     assert pq.read_table(final).column("sequence").to_pylist() == [0, 1, 2]
     [found] = result.existing

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import Settings, SettingsError
+from warehouse_files import layout
 
 
 def test_refuses_without_a_secret() -> None:
@@ -17,8 +18,8 @@ def test_defaults() -> None:
     assert s.data_dir == Path("data")
     assert s.max_body_bytes == 1024 * 1024
     assert s.seal_interval_seconds == 30.0
-    assert s.raw_dir == Path("data/raw/violet")
-    assert s.wal_dir == Path("data/wal")
+    assert s.raw_dir == layout.raw_dir(Path("data"))
+    assert s.wal_dir == layout.wal_dir(Path("data"))
 
 
 def test_extra_secrets_for_rotation_are_named_by_suffix() -> None:

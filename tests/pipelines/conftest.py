@@ -14,6 +14,7 @@ from simulator.options import Options
 from simulator.truth import write_truth
 from simulator.write import write_raw
 from tests.support import SECRET
+from warehouse_files import layout
 
 # Small but with every quirk and every anomaly kind present.
 WORLD = Options(seed=11, orders=400, days=2, anomaly_rates=dict.fromkeys(KINDS, 0.01))
@@ -26,7 +27,7 @@ class World:
 
     @property
     def raw_dir(self) -> Path:
-        return self.data_dir / "raw" / "violet"
+        return layout.raw_dir(self.data_dir)
 
 
 def make_world(root: Path, options: Options, segment_records: int = 100_000) -> World:

@@ -22,6 +22,7 @@ from ingest.sealer import seal
 from pipelines import models
 from pipelines.finance_models import build_finance
 from pipelines.resources import FinanceSettings
+from warehouse_files import layout
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -270,7 +271,7 @@ class World:
 
     def build(self, as_of_hours: float, **settings: Any) -> duckdb.DuckDBPyConnection:
         """Seal every delivery, build staging, core and finance at T0 + as_of_hours."""
-        raw = self.root / "raw" / "violet"
+        raw = layout.raw_dir(self.root)
         existing = len(list(raw.rglob("*.parquet"))) if raw.exists() else 0
         if self.records:
             seal(self.records, raw, "handmade", existing + 1)

@@ -18,6 +18,7 @@ from pipelines import comments, models, snapshot
 from pipelines.definitions import defs
 from pipelines.resources import Warehouse
 from pipelines.sensors import raw_files_sensor
+from warehouse_files import layout
 
 from .conftest import World
 
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def copy_raw(world: World, data_dir: Path, files: list[str] | None = None) -> list[str]:
     names = files if files is not None else models.raw_files(world.raw_dir)
     for name in names:
-        target = data_dir / "raw" / "violet" / name
+        target = layout.raw_dir(data_dir) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(world.raw_dir / name, target)
     return names
@@ -186,7 +187,8 @@ def test_sensor_requests_a_run_only_for_new_files(world: World, tmp_path: Path) 
     data_dir = tmp_path / "data"
     files = models.raw_files(world.raw_dir)
     warehouse = Warehouse(data_dir=str(data_dir))
-    today = files[0].split("/")[0].removeprefix("received_date=")
+    today = layout.day_of_partition(files[0].split("/")[0])
+    assert today is not None
     # The sensor looks at recent partitions only: pretend "now" is the world's day.
     monkey_now = dg.build_sensor_context(cursor=None, resources={"warehouse": warehouse})
     from pipelines import sensors
@@ -203,9 +205,9 @@ def test_sensor_requests_a_run_only_for_new_files(world: World, tmp_path: Path) 
     assert more == files[1:2]
     # Through Dagster: the real sensor with a real context (its clock is now, so copy a file
     # into today's partition).
-    now_part = data_dir / "raw" / "violet" / f"received_date={sensors.today()}"
+    now_part = layout.partition_dir(layout.raw_dir(data_dir), sensors.today())
     now_part.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(world.raw_dir / files[0], now_part / "part-now-0000000001.parquet")
+    shutil.copy2(world.raw_dir / files[0], now_part / layout.file_name("now", 1))
     result = raw_files_sensor(monkey_now)
     assert isinstance(result, dg.SensorResult)
     assert len(result.run_requests or []) == 1

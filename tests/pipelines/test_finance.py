@@ -26,6 +26,7 @@ from pipelines.finance_models import KINDS, build_finance, parse_as_of, queue
 from pipelines.resources import FinanceSettings
 from simulator import anomalies
 from simulator.options import Options
+from warehouse_files import layout
 
 from .conftest import World, build, make_world
 
@@ -194,8 +195,10 @@ def split_raw(world: World, target: Path, cut: datetime) -> list[str]:
     )
     received = table.column("received_at")
     names = []
-    for part, mask in (("a", pc.less(received, cut)), ("b", pc.greater_equal(received, cut))):
-        name = f"received_date={cut.date().isoformat()}/part-split-{part}.parquet"
+    for segment, mask in ((0, pc.less(received, cut)), (1, pc.greater_equal(received, cut))):
+        name = (
+            f"{layout.partition_name(cut.date().isoformat())}/{layout.file_name('split', segment)}"
+        )
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.filter(mask), target / name)
         names.append(name)

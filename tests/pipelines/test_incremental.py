@@ -11,6 +11,7 @@ import duckdb
 from ingest.records import RawRecord, header_fields
 from ingest.sealer import seal
 from pipelines import models, sql
+from warehouse_files import layout
 
 from .conftest import World, build
 
@@ -149,7 +150,7 @@ def _order_delivery(event_id: str, status: str, dlm: str, received_us: int, seq:
 
 
 def test_an_older_update_delivered_last_lands_in_history_only(tmp_path: Path) -> None:
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     t0 = 1_795_300_000_000_000
     newer = _order_delivery("e-new", "COMPLETED", "2026-11-20T10:00:00Z", t0, 1)
     older = _order_delivery("e-old", "ACCEPTED", "2026-11-20T09:00:00+0000", t0 + 5_000_000, 2)
@@ -168,7 +169,7 @@ def test_an_older_update_delivered_last_lands_in_history_only(tmp_path: Path) ->
 
 
 def test_same_version_twice_is_one_history_row(tmp_path: Path) -> None:
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     t0 = 1_795_300_000_000_000
     a = _order_delivery("e-a", "ACCEPTED", "2026-11-20T09:00:00Z", t0, 1)
     b = _order_delivery("e-b", "ACCEPTED", "2026-11-20T09:00:00Z", t0 + 1, 2)
@@ -201,7 +202,7 @@ def _resend(
 
 
 def test_a_late_retry_updates_the_counts_not_the_event(tmp_path: Path) -> None:
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     t0 = 1_795_300_000_000_000
     first = _order_delivery("e-a", "ACCEPTED", "2026-11-20T09:00:00Z", t0, 1)
     retry = _order_delivery("e-a", "ACCEPTED", "2026-11-20T09:00:00Z", t0 + 9_000_000, 2)
@@ -222,7 +223,7 @@ def test_an_earlier_delivery_loaded_late_can_change_which_event_wins(tmp_path: P
     """Same order version in events k and k2; k first arrives after k2, so k wins the tie (latest
     received), until a file loaded late brings an earlier delivery of k: then k2 wins, as in a
     build from scratch."""
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     t0 = 1_795_300_000_000_000
     dlm = "2026-11-20T09:00:00Z"
     k_early = _resend(_order_delivery("x", "ACCEPTED", dlm, 0, 0), "d0", "k", t0, 1)
@@ -243,7 +244,7 @@ def test_an_earlier_delivery_loaded_late_can_change_which_event_wins(tmp_path: P
 
 
 def test_a_batch_with_nothing_for_core_changes_nothing_and_skips_nothing(tmp_path: Path) -> None:
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     t0 = 1_795_300_000_000_000
     seal([_order_delivery("e-a", "ACCEPTED", "2026-11-20T09:00:00Z", t0, 1)], raw, "t", 1)
     good = _order_delivery("e-b", "COMPLETED", "2026-11-20T10:00:00Z", t0 + 1, 2)

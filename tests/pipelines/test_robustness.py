@@ -23,6 +23,7 @@ from ingest.sealer import seal
 from pipelines import checks, comments, models, sql
 from pipelines.finance_models import build_finance
 from pipelines.resources import FinanceSettings, Warehouse
+from warehouse_files import layout
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "violet"
 QUARANTINE_SQL = Path(sql.SQL_DIR) / "staging" / "quarantine.sql"
@@ -263,7 +264,7 @@ REASONS = sorted({c.reason for c in CASES})
 
 def build(root: Path, records: list[RawRecord], **load: Any) -> duckdb.DuckDBPyConnection:
     """Seal `records` as one file, load it in one batch and build core, ops and finance."""
-    raw = root / "raw" / "violet"
+    raw = layout.raw_dir(root)
     seal(records, raw, "t", 1)
     con = duckdb.connect(str(root / "w.duckdb"))
     result = models.load_staging(con, raw, **load)
@@ -414,7 +415,7 @@ def test_violet_ts_reads_the_three_spellings_and_nothing_else() -> None:
 def test_core_casts_never_raise_on_what_an_older_door_let_through(tmp_path: Path) -> None:
     """A warehouse whose staging.events hold values today's door quarantines (loaded by an
     earlier version) builds core: every cast of payload data is a try, not a failure."""
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     seal(_good_records(), raw, "t", 1)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         models.load_staging(con, raw)
@@ -549,7 +550,7 @@ def test_the_fast_checks_pass_nothing_the_exact_checks_reject(tmp_path: Path) ->
                 if body is not None:
                     n = len(records)
                     records.append(record(topic, body, f"m-{n}-{topic}-{path}", n))
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     seal(records, raw, "t", 1)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         models.load_staging(con, raw)

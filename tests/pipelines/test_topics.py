@@ -20,6 +20,7 @@ from ingest.sealer import seal
 from pipelines import checks, comments, models
 from pipelines.resources import Warehouse
 from tests.support import Server, make_delivery
+from warehouse_files import layout
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "violet"
 T0 = 1_795_000_000_000_000
@@ -224,7 +225,7 @@ def test_every_documented_topic_through_the_real_server_is_modeled_as_its_entity
     srv.stop()
 
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        models.load_staging(con, data_dir / "raw" / "violet", run_id="run-1")
+        models.load_staging(con, layout.raw_dir(data_dir), run_id="run-1")
         models.build_core(con)
         models.build_ops(con)
         assert con.execute("select topic, reason from staging.quarantine").fetchall() == []
@@ -296,7 +297,7 @@ NO_FAMILY = ("DISTRIBUTION_CREATED", "DISPUTE_OPENED", "PAYOUT_PAID", "order_upd
 def test_new_names_of_a_known_family_are_modeled_and_reported_others_quarantined(
     tmp_path: Path,
 ) -> None:
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     records = []
     for i, (topic, _, good, bad) in enumerate(FAMILY_CASES):
         records.append(record(topic, fixture(good), f"good-{topic}", 2 * i))
@@ -432,7 +433,7 @@ def _traffic() -> list[list[RawRecord]]:
 
 @pytest.mark.parametrize("order", ["in_order", "reversed"])
 def test_ops_topics_kept_incrementally_equals_a_recount(tmp_path: Path, order: str) -> None:
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     files = _traffic()
     segments = list(enumerate(files, 1))
     if order == "reversed":
@@ -474,7 +475,7 @@ def test_ops_topics_kept_incrementally_equals_a_recount(tmp_path: Path, order: s
 def test_an_older_warehouse_gains_topic_documented_and_ops_topics(tmp_path: Path) -> None:
     """A warehouse built before topic_documented and ops.topics: the column is filled for the
     rows it holds and ops.topics counts every stored delivery, not only new ones."""
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     files = _traffic()
     seal(files[0], raw, "t", 1)
     path = tmp_path / "w.duckdb"
@@ -497,7 +498,7 @@ def test_an_older_warehouse_gains_topic_documented_and_ops_topics(tmp_path: Path
 
 
 def test_quarantine_rate_names_the_pairs_new_in_this_run(tmp_path: Path) -> None:
-    raw = tmp_path / "raw" / "violet"
+    raw = layout.raw_dir(tmp_path)
     files = _traffic()
     rate = by_name("quarantine_rate")
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
@@ -525,7 +526,7 @@ def test_a_dagster_run_reports_topics_and_quarantine_pairs(
     from pipelines.definitions import defs
 
     data_dir = tmp_path / "data"
-    raw = data_dir / "raw" / "violet"
+    raw = layout.raw_dir(data_dir)
     seal([record("ORDER_ARCHIVED", fixture("ORDER_SHIPPED"), "a1", 1)], raw, "t", 1)
     seal([record("ORDER_ARCHIVED", fixture("TRANSFER_SENT"), "w1", 2)], raw, "t", 2)
     monkeypatch.setenv("VIOLET_DATA_DIR", str(data_dir))

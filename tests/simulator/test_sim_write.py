@@ -13,6 +13,7 @@ from ingest.records import SCHEMA, header_fields
 from simulator import send, stream, truth, write
 from simulator.deliveries import Delivery
 from simulator.options import Options
+from warehouse_files import layout
 
 
 def test_write_seals_every_stored_delivery(
@@ -22,7 +23,8 @@ def test_write_seals_every_stored_delivery(
         small_options, tmp_path / "data", secret=secret, segment_records=1_000, workers=1
     )
     summary = truth.write_truth(small_options, tmp_path / "truth", workers=1)
-    files = sorted((tmp_path / "data" / "raw" / "violet").glob("received_date=*/part-*.parquet"))
+    files = sorted(layout.raw_dir(tmp_path / "data").glob(layout.RAW_GLOB))
+    assert all(layout.parse_file_name(f.name) for f in files)
     assert sorted(result.files) == files
     tables = [pq.read_table(f) for f in files]
     assert all(t.schema.equals(SCHEMA, check_metadata=False) for t in tables)
@@ -36,7 +38,9 @@ def test_write_seals_every_stored_delivery(
     for r in rows:
         assert r["ingest_instance"] == f"simulator-{small_options.seed}"
         assert r["secret_id"] == write.DEFAULT_SECRET_ID
-        assert f"received_date={r['received_at']:%Y-%m-%d}" in {f.parent.name for f in files}
+        assert layout.partition_name(f"{r['received_at']:%Y-%m-%d}") in {
+            f.parent.name for f in files
+        }
     stored = [d for d in small_deliveries if d.stored]
     assert [r["body"] for r in rows] == [d.body for d in stored]
 

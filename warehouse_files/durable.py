@@ -1,5 +1,5 @@
 """Filesystem steps that make a change survive a crash: fsync of files and directories, durable
-mkdir (used by the ingest service and by the pipeline's published files)."""
+mkdir (the ingest service's log and raw files, the pipeline's published files)."""
 
 from __future__ import annotations
 
