@@ -4,6 +4,7 @@ files, connections, the log backlog and latency must stay flat (only `make chaos
 from __future__ import annotations
 
 import asyncio
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -134,8 +135,12 @@ def soak(workdir: Path, minutes: int = 10, rate: float = 200.0) -> SoakResult:
             result.problems.append(
                 "log backlog not bounded: " + str([m.backlog_records for m in ms])
             )
-        if last.p99_ms > 3 * first.p99_ms + 20:
-            result.problems.append(f"p99 grew {first.p99_ms:.1f} -> {last.p99_ms:.1f} ms")
+        # A trend, not one noisy minute (the machines are shared): the median p99 of the last
+        # three minutes against that of minutes 2-4, both measured in this run.
+        early = statistics.median(m.p99_ms for m in ms[1:4])
+        late = statistics.median(m.p99_ms for m in ms[-3:])
+        if late > 3 * early + 20:
+            result.problems.append(f"p99 grew {early:.1f} -> {late:.1f} ms (medians)")
         if sum(m.non_2xx for m in ms):
             result.problems.append(f"{sum(m.non_2xx for m in ms)} non-2xx answers")
     return result
