@@ -202,7 +202,7 @@ COLUMNS.update(
         "acknowledged_at": "When it was acknowledged as it is (NULL once its kind or amount changed).",
         "seen_kind": "The exception's kind when the person acted.",
         "seen_amount_minor": "The exception's amount_minor when the person acted: a change reopens it.",
-        "as_of": "The instant finance looked at the data (setting; default: newest date_last_modified in core).",
+        "as_of": "The instant finance looked at the data (setting VIOLET_FINANCE_AS_OF; default: the wall clock of the run, UTC).",
         "bag_status": "The bag's status.",
         "bag_total_minor": "Sum of the order's bag totals in minor units.",
         "bags": "Number of bags.",

@@ -52,6 +52,7 @@ from tests.chaos.traffic import (
     compare_with_truth,
     send_like_violet,
 )
+from tests.pipelines.conftest import end_of
 from tests.support import SECRET
 
 KINDS = (
@@ -330,7 +331,7 @@ def crash_loop(
     result.problems += result.raw.problems()
     database = workdir / "warehouse.duckdb"
     try:
-        build_warehouse(data_dir / "raw" / "violet", database)
+        build_warehouse(data_dir / "raw" / "violet", database, end_of(options))
         result.problems += compare_with_truth(database, truth_dir)
     except Exception as exc:  # a failed build is a finding like any other
         result.problems.append(f"building the warehouse from raw failed: {exc!r}")

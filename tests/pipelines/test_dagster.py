@@ -19,7 +19,7 @@ from pipelines.definitions import defs
 from pipelines.resources import Warehouse
 from pipelines.sensors import raw_files_sensor
 
-from .conftest import World
+from .conftest import WORLD, World, end_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +34,12 @@ def copy_raw(world: World, data_dir: Path, files: list[str] | None = None) -> li
 
 
 def run_job(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dg.ExecuteInProcessResult:
+    """A run of the whole job, finance looking from the end of the world's span."""
     monkeypatch.setenv("VIOLET_DATA_DIR", str(data_dir))
-    return defs.resolve_job_def("warehouse_job").execute_in_process(raise_on_error=False)
+    config = {"resources": {"finance": {"config": {"as_of": end_of(WORLD)}}}}
+    return defs.resolve_job_def("warehouse_job").execute_in_process(
+        run_config=config, raise_on_error=False
+    )
 
 
 def test_definitions_load_with_descriptions() -> None:
