@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import desk, sql
+from pipelines import desk, queue_history, sql
 from pipelines.models import scalar, transaction
 from pipelines.resources import FinanceSettings
 
@@ -140,5 +140,6 @@ def build_finance(
         sql.run(con, "finance", "exception_log")
         sql.run(con, "finance", "exceptions")
         result.open = scalar(con, "select count(*) from finance.exceptions")
+        queue_history.append(con, result)  # the HTML summary's trend (pipelines/summary_html.py)
         sql.drop_temp(con)
     return result

@@ -104,7 +104,7 @@ def test_a_run_builds_checks_and_publishes(
     reports = data_dir / "reports" / as_of[:10]
     assert sorted(p.name for p in reports.iterdir()) == sorted(
         [f"{n}.{x}" for n in ("exceptions", "bag_settlements", "merchant_balances")
-         for x in ("csv", "parquet")] + ["summary.md"]
+         for x in ("csv", "parquet")] + ["summary.md", "summary.html"]
     )  # fmt: skip
     with duckdb.connect() as reader:
         exported = reader.execute(
