@@ -130,7 +130,8 @@ def content(path: Path) -> dict[str, tuple[int, str]]:
 
 def differences(a: Path, b: Path) -> dict[str, int]:
     """Rows in one warehouse and not the other, per table (load bookkeeping and run history
-    aside; finance.exceptions by its queue key, its ages and first-seen being run history)."""
+    aside: ops.model_state, finance.exception_log and finance.queue_history, one row per run;
+    finance.exceptions by its queue key, its ages and first-seen being run history)."""
     out: dict[str, int] = {}
     with duckdb.connect(str(a), read_only=True) as con:
         con.execute("attach ? as other (read_only)", [str(b)])
@@ -139,13 +140,13 @@ def differences(a: Path, b: Path) -> dict[str, int]:
         mine = con.execute(
             "select schema_name || '.' || table_name from duckdb_tables() where database_name "
             "= ? and schema_name in ('staging', 'core', 'ops', 'finance') "
-            "and table_name not in ('model_state', 'exception_log') order by all",
+            "and table_name not in ('model_state', 'exception_log', 'queue_history') order by all",
             [first[0]],
         ).fetchall()
         theirs = con.execute(
             "select schema_name || '.' || table_name from duckdb_tables() where database_name "
             "= 'other' and schema_name in ('staging', 'core', 'ops', 'finance') "
-            "and table_name not in ('model_state', 'exception_log') order by all"
+            "and table_name not in ('model_state', 'exception_log', 'queue_history') order by all"
         ).fetchall()
         if mine != theirs:
             out["(tables)"] = len(set(mine) ^ set(theirs))
