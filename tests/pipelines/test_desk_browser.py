@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from ingest.sealer import seal
 
@@ -56,6 +59,19 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         driver.quit()
 
 
+def act(browser: WebDriver, form_id: str, **fields: str) -> None:
+    """Fill one action form and submit it; wait for the page it leads to (the exception's)."""
+    form = browser.find_element(By.ID, form_id)
+    for name, value in fields.items():
+        field = form.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    form.find_element(By.TAG_NAME, "button").click()
+    wait = WebDriverWait(browser, 60, ignored_exceptions=[StaleElementReferenceException])
+    wait.until(expected_conditions.staleness_of(form))
+    wait.until(expected_conditions.presence_of_element_located((By.ID, "history")))
+
+
 def materialize(data_dir: Path) -> None:
     env = {**os.environ, "VIOLET_DATA_DIR": str(data_dir), "VIOLET_FINANCE_AS_OF": AS_OF}
     done = subprocess.run(
@@ -86,21 +102,14 @@ def test_working_the_queue_in_a_browser(browser: WebDriver, tmp_path: Path) -> N
         assert len(rows) == 2
         exception_id = rows[0].text  # the largest money at stake comes first
         rows[0].click()
+        WebDriverWait(browser, 60).until(
+            expected_conditions.presence_of_element_located((By.ID, "form-assign"))
+        )
         assert browser.find_element(By.TAG_NAME, "h1").text == exception_id
         assert browser.find_element(By.ID, "status").text == "open"
 
-        form = browser.find_element(By.ID, "form-assign")
-        form.find_element(By.NAME, "owner").send_keys("dana")
-        actor = form.find_element(By.NAME, "actor")
-        actor.clear()
-        actor.send_keys("erin")
-        form.find_element(By.TAG_NAME, "button").click()
-        form = browser.find_element(By.ID, "form-ack")
-        form.find_element(By.NAME, "note").send_keys("calling the merchant")
-        actor = form.find_element(By.NAME, "actor")
-        actor.clear()
-        actor.send_keys("erin")
-        form.find_element(By.TAG_NAME, "button").click()
+        act(browser, "form-assign", owner="dana", actor="erin")
+        act(browser, "form-ack", note="calling the merchant", actor="erin")
 
         # Recorded at once in the desk's store (its history), shown in the queue after a run.
         history = browser.find_element(By.ID, "history").text
