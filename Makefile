@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo serve materialize ui test lint typecheck check bench-ingest bench-pipeline lock clean
+.PHONY: install demo serve materialize ui desk test browser lint typecheck check bench-ingest bench-pipeline lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,8 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-## The main job end to end: service + a simulated day of traffic + every asset, in ./data.
+## The main job end to end: service + a simulated day (ending now) + every asset, in its own
+## directory data/demo (VIOLET_DEMO_DIR), wiped first each time; ./data is never touched.
 demo: $(STAMP)
 	$(BIN)/python -m pipelines demo
 
@@ -22,24 +23,44 @@ demo: $(STAMP)
 	cp .env.example .env
 	@echo "made .env from .env.example: set VIOLET_APP_SECRET to your Violet app secret there"
 
-## Run the ingest service on 127.0.0.1:8080 with the settings in .env.
+## Run the ingest service on 127.0.0.1:8080 with the settings in .env (a VIOLET_DATA_DIR given
+## in the environment or on the command line wins over .env's, e.g. a scratch directory).
 HOST    ?= 127.0.0.1
 PORT    ?= 8080
 WORKERS ?= 1
 serve: $(STAMP) .env
-	set -a && . ./.env && set +a && \
+	data="$${VIOLET_DATA_DIR:-}" && set -a && . ./.env && set +a && \
+	  if [ -n "$$data" ]; then export VIOLET_DATA_DIR="$$data"; fi && \
 	  exec $(BIN)/python -m ingest serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## Run every pipeline asset once, headlessly, on VIOLET_DATA_DIR (default ./data).
 materialize: $(STAMP)
 	$(BIN)/python -m pipelines materialize
 
-## The Dagster UI (webserver + daemon) on http://127.0.0.1:3000.
+## The Dagster UI (webserver + daemon) on http://127.0.0.1:3000, on VIOLET_DATA_DIR (default
+## ./data; the demo's run: make ui VIOLET_DATA_DIR=data/demo).
 ui: $(STAMP)
 	$(BIN)/python -m pipelines ui --host 127.0.0.1 --port 3000
 
+## The finance desk (queue, details, actions) on http://127.0.0.1:8090, on VIOLET_DATA_DIR.
+desk: $(STAMP)
+	$(BIN)/python -m pipelines desk --host 127.0.0.1 --port 8090
+
+## Debian's chromium and chromium-driver for the finance desk's browser test (installed with
+## apt-get when /usr/bin/chromedriver is missing; sudo when not root). The test fails, never
+## skips, when they cannot be installed.
+browser:
+	@if [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "installing chromium and chromium-driver for the browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver \
+	    || { $$SUDO apt-get update && \
+	         $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; } \
+	    || echo "could not install chromium: tests/pipelines/test_desk_browser.py will fail"; \
+	fi
+
 ## The whole suite: lint, types, then every test.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

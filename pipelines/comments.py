@@ -185,12 +185,17 @@ TABLES.update(
         "finance.merchant_balances": "Per merchant and currency: owed, transferred, reversed, outstanding; oldest unsettled bag; whether the payout account can receive money.",
         "finance.exceptions": "The open exceptions queue: what is wrong, the money at stake, since when. One row per problem; exception_id is stable across runs.",
         "finance.exception_log": "Every exception ever found, open or resolved (resolved_at), with when it was first and last seen.",
+        "finance.queue_history": "One row per finance run: its as_of and how many exceptions were open, new and resolved (the HTML summary's trend). Run history: a rebuild from raw starts it again.",
         "finance.exception_actions": "The finance desk's audit trail: every ack, assign, comment, snooze, resolve and reopen, who and when (python -m pipelines finance ...).",
     }
 )
 COLUMNS.update(
     {
         "age_days": "Days from opened_at to as_of.",
+        "recorded_at": "When the run recorded the row (UTC).",
+        "open_exceptions": "Rows of finance.exceptions after the run.",
+        "new_in_run": "Exceptions the run found for the first time (or again, after they were resolved).",
+        "resolved_in_run": "Exceptions the run no longer found.",
         "action_id": "Order in which the desk recorded the action.",
         "action": "ack, assign, comment, snooze, resolve (by hand, with a reason) or reopen.",
         "actor": "Who acted (VIOLET_DESK_USER, else the login name).",
@@ -202,7 +207,7 @@ COLUMNS.update(
         "acknowledged_at": "When it was acknowledged as it is (NULL once its kind or amount changed).",
         "seen_kind": "The exception's kind when the person acted.",
         "seen_amount_minor": "The exception's amount_minor when the person acted: a change reopens it.",
-        "as_of": "The instant finance looked at the data (setting; default: newest date_last_modified in core).",
+        "as_of": "The instant finance looked at the data (setting VIOLET_FINANCE_AS_OF; default: the wall clock of the run, UTC).",
         "bag_status": "The bag's status.",
         "bag_total_minor": "Sum of the order's bag totals in minor units.",
         "bags": "Number of bags.",

@@ -2,11 +2,12 @@
 
     python -m pipelines demo [--orders 2000] [--seed 1] [--port 8080]
 
-Starts the ingest service, sends a simulated day over HTTP with the simulator's `send`, stops
-the service (which seals every log segment into Parquet), materializes every asset headlessly
-(recorded in <data>/dagster_home, so the run shows in the UI), and prints what landed where.
-Running it twice changes nothing: the second day is the same events, so every delivery is a
-retry the warehouse already has.
+Works in its own directory, data/demo (VIOLET_DEMO_DIR), emptied first (pipelines/demo_dir.py):
+never the user's ./data. Starts the ingest service, sends a simulated day that ends at this
+moment over HTTP with the simulator's `send`, stops the service (which seals every log segment
+into Parquet), materializes every asset headlessly (recorded in <demo>/dagster_home, so the run
+shows in the UI), and prints what landed where. Finance looks from the wall clock, as in
+production; the day's truth (what finance must find) is written to <demo>/truth.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import duckdb
 import httpx
 
 from ingest.probe import NotReady, wait_ready
-from pipelines import sql
+from pipelines import demo_dir, sql
 from pipelines.finance_models import queue
-from simulator.options import Options
+from simulator.options import Options, ending_now
 from simulator.truth import write_truth
 
 DEMO_SECRET = "violet-warehouse-demo-secret"  # noqa: S105 - used only when none is configured
@@ -54,10 +55,10 @@ def _finance_summary(con: duckdb.DuckDBPyConnection) -> Counter[tuple[object, ..
     return queue(con)
 
 
-def _injected(data_dir: Path, orders: int, seed: int) -> Counter[tuple[object, ...]]:
+def _injected(data_dir: Path, options: Options) -> Counter[tuple[object, ...]]:
     """The anomalies the simulator injected into the day it sent (its truth, written aside)."""
     out = data_dir / "truth"
-    write_truth(Options(seed=seed, orders=orders), out)
+    write_truth(options, out)
     with duckdb.connect() as con:
         return queue(con, "read_parquet(?)", [str(out / "exceptions.parquet")])
 
@@ -65,7 +66,13 @@ def _injected(data_dir: Path, orders: int, seed: int) -> Counter[tuple[object, .
 def run(orders: int, seed: int, port: int) -> int:
     from pipelines.__main__ import materialize, prepare_environment
 
+    try:
+        os.environ["VIOLET_DATA_DIR"] = str(demo_dir.fresh(demo_dir.demo_dir()))
+    except demo_dir.NotADemoDirectory as exc:
+        raise SystemExit(f"error: {exc}") from None
     data_dir = prepare_environment()
+    # The simulated day ends now: lag, graces and ages behave as they do in production.
+    options = Options(seed=seed, orders=orders, start=ending_now(1))
     secret = os.environ.get("VIOLET_APP_SECRET") or DEMO_SECRET
     env = {**os.environ, "VIOLET_APP_SECRET": secret, "VIOLET_LOG_LEVEL": "WARNING"}
     logs = data_dir / "logs"
@@ -87,10 +94,23 @@ def run(orders: int, seed: int, port: int) -> int:
             wait_ready(f"{url}/readyz", server)
         except NotReady as exc:
             raise SystemExit(f"the ingest service is not ready ({exc}); see {logs}") from None
-        print(f"2/4 sending a simulated day: {orders} orders, seed {seed}")
+        print(
+            f"2/4 sending a simulated day ending now: {orders} orders, seed {seed}, "
+            f"from {options.start.isoformat()}"
+        )
         send = [py, "-m", "simulator", "send", "--url", f"{url}/webhooks/violet"]
         sent = subprocess.run(
-            [*send, "--orders", str(orders), "--seed", str(seed), "--secret", secret],
+            [
+                *send,
+                "--orders",
+                str(orders),
+                "--seed",
+                str(seed),
+                "--secret",
+                secret,
+                "--start",
+                options.start.isoformat(),
+            ],
             env=env,
             check=False,
         )
@@ -126,7 +146,7 @@ def run(orders: int, seed: int, port: int) -> int:
             print(f"  core.{table:<28} {count('core.' + table):>10,} rows")
         print()
         found = _finance_summary(con)
-    truth = _injected(data_dir, orders, seed)
+    truth = _injected(data_dir, options)
     if found == truth:
         print(f"finance.exceptions is exactly the {sum(truth.values())} anomalies the simulator "
               "injected (same kind, amount and ids)")  # fmt: skip
@@ -142,5 +162,9 @@ def run(orders: int, seed: int, port: int) -> int:
         'analysts: .venv/bin/python -c "import duckdb; print(duckdb.connect('
         f"'{snapshot}', read_only=True).sql('{query}'))\""
     )
-    print("the Dagster UI with this run in its history: make ui  (http://127.0.0.1:3000)")
+    print(
+        f"the Dagster UI with this run in its history: make ui VIOLET_DATA_DIR={data_dir} "
+        "(http://127.0.0.1:3000)"
+    )
+    print(f"the finance desk on this queue: make desk VIOLET_DATA_DIR={data_dir}")
     return 0

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, desk, finance_models, models, reports
+from pipelines import comments, desk, finance_models, models, reports, summary_html
 from pipelines.core import CURRENT
 from pipelines.resources import FinanceSettings, Warehouse
 from pipelines.staging import POOL
@@ -38,6 +38,7 @@ def finance_marts(
             "count(*) filter (where not can_receive_payouts) from finance.merchant_balances"
         ).fetchone() or (0, 0)
         files = reports.export(con, warehouse.reports_dir, result.as_of, summary)
+        files.append(summary_html.write(con, warehouse.reports_dir, result.as_of))
     as_of = result.as_of.isoformat()
     report_dir = str(files[0].parent) if files else ""
     context.log.info(

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import desk, sql
+from pipelines import desk, queue_history, sql
 from pipelines.models import scalar, transaction
 from pipelines.resources import FinanceSettings
 
@@ -43,14 +43,6 @@ KINDS = (
     "UNKNOWN_REFERENCE",
     "PAYOUT_ACCOUNT_BLOCKED",
 )
-
-# as_of by default: the newest entity clock in core, never later than the wall clock (a
-# payload dated in the future must not age every open item at once).
-_NEWEST = " union all ".join(
-    f"select max(date_last_modified) as t from core.{t}"  # noqa: S608 - fixed names
-    for t in sql.CORE_ENTITIES
-)
-
 
 # What makes two exceptions the same problem, whatever their wording: how the queue is compared
 # with the simulator's truth (tests, demo).
@@ -86,12 +78,13 @@ def parse_as_of(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: FinanceSettings) -> datetime:
+def resolve_as_of(settings: FinanceSettings) -> datetime:
+    """The instant finance looks from: the explicit as_of (rebuilds, tests), else the wall clock
+    of the run in UTC. Never a timestamp some sender wrote: a payload dated in the future must
+    not age every open item at once (pipelines/clock.py says where such payloads go)."""
     if settings.as_of.strip():
         return parse_as_of(settings.as_of)
-    row = con.execute(f"select least(max(t), now()) from ({_NEWEST})").fetchone()  # noqa: S608
-    newest = row[0] if row else None
-    return newest.astimezone(UTC) if newest is not None else datetime.now(UTC)
+    return datetime.now(UTC)
 
 
 def _set_variables(
@@ -124,7 +117,7 @@ def build_finance(
     sql.prepare(con)
     con.execute((sql.SQL_DIR / "finance" / "_macros.sql").read_text())
     with transaction(con):
-        as_of = resolve_as_of(con, settings)
+        as_of = resolve_as_of(settings)
         _set_variables(con, as_of, settings)
         result = FinanceResult(as_of=as_of)
         for step in STEPS:
@@ -147,5 +140,6 @@ def build_finance(
         sql.run(con, "finance", "exception_log")
         sql.run(con, "finance", "exceptions")
         result.open = scalar(con, "select count(*) from finance.exceptions")
+        queue_history.append(con, result)  # the HTML summary's trend (pipelines/summary_html.py)
         sql.drop_temp(con)
     return result

@@ -35,13 +35,19 @@ class LoadResult:
 
 
 def load_all(
-    con: duckdb.DuckDBPyConnection, raw_dir: Path, run_id: str = "", batch_bytes: int = 0
+    con: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
+    run_id: str = "",
+    batch_bytes: int = 0,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
 ) -> list[LoadResult]:
     """Load every pending file, in transactions of about `batch_bytes` of Parquet each (0: one
     transaction), and return each batch's result."""
     results = []
     while True:
-        result = load_staging(con, raw_dir, run_id, max_bytes=batch_bytes or None)
+        result = load_staging(
+            con, raw_dir, run_id, max_bytes=batch_bytes or None, future_tolerance=future_tolerance
+        )
         if result.files:
             results.append(result)
         if not result.pending_files:

@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import duckdb
 from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 
+from pipelines import clock
 from warehouse_files import layout
 
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -34,6 +36,9 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     threads: int = 2
     # A backlog of raw files loads in transactions of about this much Parquet each.
     load_batch_bytes: int = 256 * 1024 * 1024
+    # A body dated more than this after its receipt is quarantined (future_timestamp); None:
+    # VIOLET_FUTURE_TOLERANCE_HOURS, read at run time, else 24 (pipelines/clock.py).
+    future_tolerance_hours: float | None = None
 
     @property
     def root(self) -> Path:
@@ -50,6 +55,10 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     @property
     def snapshot(self) -> Path:
         return self.root / SNAPSHOT_FILE
+
+    @property
+    def future_tolerance(self) -> timedelta:
+        return clock.tolerance(self.future_tolerance_hours)
 
     @property
     def reports_dir(self) -> Path:
@@ -109,8 +118,7 @@ class FinanceSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     VIOLET_REFERENCE_GRACE_HOURS).
     """
 
-    # ISO-8601 instant; empty: the newest date_last_modified in core (capped at the wall clock),
-    # so a re-run on the same data gives the same answer.
+    # ISO-8601 instant; empty: the wall clock of the run, in UTC (set it to rebuild a past day).
     as_of: str = ""
     # A payment may stay authorized this long after its date_created before CAPTURE_MISSING.
     capture_grace_hours: float = 1.0

@@ -27,7 +27,11 @@ def staging_load(
     snapshot.reap_in_background(warehouse)
     with warehouse.connection() as con:
         batches = models.load_all(
-            con, warehouse.raw_dir, context.run.run_id, warehouse.load_batch_bytes
+            con,
+            warehouse.raw_dir,
+            context.run.run_id,
+            warehouse.load_batch_bytes,
+            warehouse.future_tolerance,
         )
         comments.apply(con, ("staging", "ops"))
         counts = {

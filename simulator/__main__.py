@@ -17,11 +17,19 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from simulator import anomalies, send, stream, truth, write
-from simulator.options import DEFAULT_ANOMALY_RATE, Grace, Options, OptionsError, StreamRates
+from simulator.options import (
+    DEFAULT_ANOMALY_RATE,
+    Grace,
+    Options,
+    OptionsError,
+    StreamRates,
+    ending_now,
+    parse_start,
+)
 
 _QUIRKS = {
     "retry": "an event delivered again with the same X-Violet-Event-Id",
@@ -57,15 +65,24 @@ def _anomaly(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"rate must be a number, got {rate!r}") from None
 
 
+def _start(text: str) -> date | datetime:
+    try:
+        return parse_start(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _world_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("world")
     g.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     g.add_argument("--orders", type=int, default=1000, help="orders in the span (default 1000)")
     g.add_argument(
         "--start",
-        type=date.fromisoformat,
-        default=date(2026, 11, 1),
-        help="first day of the span, UTC (default 2026-11-01)",
+        type=_start,
+        default=None,
+        help="first instant of the span: a date (its midnight, UTC) or an ISO-8601 time "
+        "(default: --days before now, so the span ends at the moment the command starts; "
+        "pass the start it prints to get the same world again)",
     )
     g.add_argument("--days", type=int, default=1, help="length of the span in days (default 1)")
     g.add_argument(
@@ -131,7 +148,7 @@ def options_from(args: argparse.Namespace) -> Options:
     return Options(
         seed=args.seed,
         orders=args.orders,
-        start=args.start,
+        start=args.start if args.start is not None else ending_now(args.days),
         days=args.days,
         stream=StreamRates(
             **{f.name: getattr(args, f"rate_{f.name}") for f in fields(StreamRates)}
@@ -197,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 json.dumps(
                     {
+                        "start": options.start.isoformat(),
                         "records": result.records,
                         "segments": result.segments,
                         "files": len(result.files),
@@ -239,7 +257,7 @@ def _send(args: argparse.Namespace, options: Options) -> int:
             progress=not args.quiet and sys.stderr.isatty(),
             total=world.counts.deliveries,
         )
-    print(json.dumps(result.as_dict()))
+    print(json.dumps({**result.as_dict(), "start": options.start.isoformat()}))
     if result.bad_signature_accepted:
         print(
             f"error: {result.bad_signature_accepted} deliveries with a bad signature were "

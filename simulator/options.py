@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from simulator import anomalies, clock
@@ -80,11 +80,34 @@ def _default_anomalies() -> Mapping[str, float]:
     return dict.fromkeys(anomalies.KINDS, DEFAULT_ANOMALY_RATE)
 
 
+def ending_now(days: int, now: datetime | None = None) -> datetime:
+    """The start of a span of `days` that ends at this second (UTC): the command line's default,
+    so that a sent day ends at the moment it is sent."""
+    end = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    return end - timedelta(days=days)
+
+
+def parse_start(text: str) -> date | datetime:
+    """--start: a date (its midnight, UTC) or an ISO-8601 instant (no offset means UTC)."""
+    text = text.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--start {text!r} is not an ISO-8601 date or time") from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class Options:
     seed: int = 1
     orders: int = 1000
-    start: date = date(2026, 11, 1)
+    # The first instant of the span: a date means its midnight UTC. Fixed here, so that a world
+    # is a pure function of its options; the command line defaults to a span ending now.
+    start: date | datetime = date(2026, 11, 1)
     days: int = 1
     stream: StreamRates = field(default_factory=StreamRates)
     # Anomalies per kind, as a fraction of orders (count = round(orders * rate)).
@@ -127,6 +150,9 @@ class Options:
 
     @property
     def start_s(self) -> int:
+        if isinstance(self.start, datetime):
+            at = self.start if self.start.tzinfo else self.start.replace(tzinfo=UTC)
+            return int(at.timestamp())
         return clock.day_start(self.start)
 
     @property

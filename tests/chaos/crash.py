@@ -52,6 +52,7 @@ from tests.chaos.traffic import (
     compare_with_truth,
     send_like_violet,
 )
+from tests.pipelines.conftest import end_of
 from tests.support import SECRET
 from warehouse_files import layout
 
@@ -328,7 +329,7 @@ def crash_loop(
     result.problems += result.raw.problems()
     database = workdir / "warehouse.duckdb"
     try:
-        build_warehouse(layout.raw_dir(data_dir), database)
+        build_warehouse(layout.raw_dir(data_dir), database, end_of(options))
         result.problems += compare_with_truth(database, truth_dir)
     except Exception as exc:  # a failed build is a finding like any other
         result.problems.append(f"building the warehouse from raw failed: {exc!r}")

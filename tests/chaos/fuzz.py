@@ -43,7 +43,7 @@ from pipelines.resources import Warehouse
 from simulator.options import Options
 from tests.chaos.service import Service
 from tests.chaos.traffic import ATTEMPT, Ledger, RawCheck, build_warehouse, check_raw
-from tests.pipelines.conftest import make_world
+from tests.pipelines.conftest import end_of, make_world
 from tests.support import SECRET
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "violet"
@@ -474,11 +474,10 @@ class GoodWorld:
 
 
 def good_world(root: Path, options: Options | None = None) -> GoodWorld:
-    world = make_world(
-        root / "world", options or Options(seed=31, orders=60, days=1), segment_records=2000
-    )
+    options = options or Options(seed=31, orders=60, days=1)
+    world = make_world(root / "world", options, segment_records=2000)
     database = root / "good.duckdb"
-    build_warehouse(world.raw_dir, database)
+    build_warehouse(world.raw_dir, database, end_of(options))
     return GoodWorld(world.raw_dir, database)
 
 

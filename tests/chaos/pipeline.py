@@ -29,7 +29,7 @@ from pipelines import models
 from simulator.options import Options
 from tests.chaos.service import IN_CREATE, Inotify
 from tests.chaos.traffic import build_warehouse
-from tests.pipelines.conftest import make_world
+from tests.pipelines.conftest import end_of, make_world
 from warehouse_files import layout
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,9 +91,10 @@ def _steps(db: Path) -> tuple[set[str], set[str]]:
     return started, done
 
 
-def materialize(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+def materialize(data_dir: Path, log: Path, as_of: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIOLET_", "DAGSTER_"))}
     env["VIOLET_DATA_DIR"] = str(data_dir)
+    env["VIOLET_FINANCE_AS_OF"] = as_of  # the clean rebuild's, so that the two can be compared
     with open(log, "ab") as fh:
         return subprocess.Popen(
             [sys.executable, "-m", "pipelines", "materialize"],
@@ -130,7 +131,8 @@ def content(path: Path) -> dict[str, tuple[int, str]]:
 
 def differences(a: Path, b: Path) -> dict[str, int]:
     """Rows in one warehouse and not the other, per table (load bookkeeping and run history
-    aside; finance.exceptions by its queue key, its ages and first-seen being run history)."""
+    aside: ops.model_state, finance.exception_log and finance.queue_history, one row per run;
+    finance.exceptions by its queue key, its ages and first-seen being run history)."""
     out: dict[str, int] = {}
     with duckdb.connect(str(a), read_only=True) as con:
         con.execute("attach ? as other (read_only)", [str(b)])
@@ -139,13 +141,13 @@ def differences(a: Path, b: Path) -> dict[str, int]:
         mine = con.execute(
             "select schema_name || '.' || table_name from duckdb_tables() where database_name "
             "= ? and schema_name in ('staging', 'core', 'ops', 'finance') "
-            "and table_name not in ('model_state', 'exception_log') order by all",
+            "and table_name not in ('model_state', 'exception_log', 'queue_history') order by all",
             [first[0]],
         ).fetchall()
         theirs = con.execute(
             "select schema_name || '.' || table_name from duckdb_tables() where database_name "
             "= 'other' and schema_name in ('staging', 'core', 'ops', 'finance') "
-            "and table_name not in ('model_state', 'exception_log') order by all"
+            "and table_name not in ('model_state', 'exception_log', 'queue_history') order by all"
         ).fetchall()
         if mine != theirs:
             out["(tables)"] = len(set(mine) ^ set(theirs))
@@ -179,7 +181,13 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def kill_in_step(
-    data_dir: Path, step: str, log: Path, rng: random.Random, wait_s: float, attempt: int
+    data_dir: Path,
+    step: str,
+    log: Path,
+    rng: random.Random,
+    wait_s: float,
+    attempt: int,
+    as_of: str,
 ) -> tuple[Kill | None, str | None]:
     """Start a run and kill -9 it inside `step`. Returns the kill, or a problem."""
     op = STEPS[step]
@@ -190,7 +198,7 @@ def kill_in_step(
         ino = Inotify()
         ino.watch(data_dir, IN_CREATE)
     started = time.monotonic()
-    proc = materialize(data_dir, log)
+    proc = materialize(data_dir, log, as_of)
     db: Path | None = None
     delay = rng.uniform(0.0, 0.4) if attempt == 1 and step in ("staging", "core") else 0.0
     try:
@@ -254,7 +262,7 @@ def pipeline_kills(
     log = workdir / "materialize.log"
     copy(files[:half])
     t0 = time.monotonic()
-    code = materialize(data_dir, log).wait(timeout=final_timeout_s)
+    code = materialize(data_dir, log, end_of(options)).wait(timeout=final_timeout_s)
     result.baseline_run_s = time.monotonic() - t0
     if code != 0:
         result.problems.append(f"the first run failed (exit {code}): {log.read_text()[-2000:]}")
@@ -267,7 +275,9 @@ def pipeline_kills(
     for _ in range(rounds):
         for step in STEPS:
             for attempt in (1, 2, 3):
-                kill, problem = kill_in_step(data_dir, step, log, rng, wait_s, attempt)
+                kill, problem = kill_in_step(
+                    data_dir, step, log, rng, wait_s, attempt, end_of(options)
+                )
                 if problem is not None:
                     result.problems.append(problem)
                     hung = "had not started" in problem
@@ -306,7 +316,7 @@ def pipeline_kills(
         return result
 
     t0 = time.monotonic()
-    proc = materialize(data_dir, log)
+    proc = materialize(data_dir, log, end_of(options))
     try:
         code = proc.wait(timeout=final_timeout_s)
     except subprocess.TimeoutExpired:
@@ -318,7 +328,7 @@ def pipeline_kills(
     if code != 0:
         result.problems.append(f"the run after the kills failed (exit {code})")
     clean = workdir / "clean.duckdb"
-    build_warehouse(world.raw_dir, clean)
+    build_warehouse(world.raw_dir, clean, end_of(options))
     for name, path in (("warehouse", data_dir / "warehouse.duckdb"), ("snapshot", snapshot)):
         diff = differences(path, clean)
         if diff:

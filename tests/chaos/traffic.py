@@ -25,6 +25,7 @@ import pyarrow.dataset as ds
 
 from pipelines import models
 from pipelines.finance_models import build_finance, queue
+from pipelines.resources import FinanceSettings
 from simulator.deliveries import Delivery
 from tests.pipelines.test_truth import COMPARED
 from warehouse_files import layout
@@ -198,13 +199,14 @@ def check_raw(data_dir: Path, ledger: Ledger) -> RawCheck:
     return result
 
 
-def build_warehouse(raw_dir: Path, database: Path) -> None:
-    """Everything a run builds, by the functions the assets call (staging, core, ops, finance)."""
+def build_warehouse(raw_dir: Path, database: Path, as_of: str) -> None:
+    """Everything a run builds, by the functions the assets call (staging, core, ops, finance
+    looking from `as_of`: the end of the world's span, which its truth describes)."""
     with duckdb.connect(str(database)) as con:
         models.load_all(con, raw_dir)
         models.build_core(con)
         models.build_ops(con)
-        build_finance(con)
+        build_finance(con, FinanceSettings(as_of=as_of))
 
 
 def compare_with_truth(database: Path, truth_dir: Path) -> list[str]:

@@ -9,6 +9,8 @@ import duckdb
 import pytest
 
 from pipelines import models
+from pipelines.resources import FinanceSettings
+from simulator import clock
 from simulator.anomalies import KINDS
 from simulator.options import Options
 from simulator.truth import write_truth
@@ -18,6 +20,17 @@ from warehouse_files import layout
 
 # Small but with every quirk and every anomaly kind present.
 WORLD = Options(seed=11, orders=400, days=2, anomaly_rates=dict.fromkeys(KINDS, 0.01))
+
+
+def end_of(options: Options) -> str:
+    """The end of a world's span: the instant its truth describes (finance's as_of in tests)."""
+    return clock.iso(options.as_of_s)
+
+
+def at_end(options: Options, **settings: float) -> FinanceSettings:
+    """Finance settings looking from the end of the world's span (as_of would be the wall clock
+    otherwise, weeks after a world dated 2026-11-01)."""
+    return FinanceSettings(as_of=end_of(options), **settings)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pipelines.resources import Warehouse
 from pipelines.sensors import raw_files_sensor
 from warehouse_files import layout
 
-from .conftest import World
+from .conftest import WORLD, World, end_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,8 +35,12 @@ def copy_raw(world: World, data_dir: Path, files: list[str] | None = None) -> li
 
 
 def run_job(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dg.ExecuteInProcessResult:
+    """A run of the whole job, finance looking from the end of the world's span."""
     monkeypatch.setenv("VIOLET_DATA_DIR", str(data_dir))
-    return defs.resolve_job_def("warehouse_job").execute_in_process(raise_on_error=False)
+    config = {"resources": {"finance": {"config": {"as_of": end_of(WORLD)}}}}
+    return defs.resolve_job_def("warehouse_job").execute_in_process(
+        run_config=config, raise_on_error=False
+    )
 
 
 def test_definitions_load_with_descriptions() -> None:
@@ -101,7 +105,7 @@ def test_a_run_builds_checks_and_publishes(
     reports = data_dir / "reports" / as_of[:10]
     assert sorted(p.name for p in reports.iterdir()) == sorted(
         [f"{n}.{x}" for n in ("exceptions", "bag_settlements", "merchant_balances")
-         for x in ("csv", "parquet")] + ["summary.md"]
+         for x in ("csv", "parquet")] + ["summary.md", "summary.html"]
     )  # fmt: skip
     with duckdb.connect() as reader:
         exported = reader.execute(

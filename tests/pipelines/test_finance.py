@@ -4,14 +4,13 @@ re-runs; problems that go away are resolved in the log."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -28,7 +27,9 @@ from simulator import anomalies
 from simulator.options import Options
 from warehouse_files import layout
 
-from .conftest import World, build, make_world
+from .conftest import WORLD, World, at_end, build, end_of, make_world
+
+AT_END = at_end(WORLD)
 
 Row = tuple[object, ...]
 
@@ -53,7 +54,7 @@ def copy_of(path: Path, tmp_path: Path) -> duckdb.DuckDBPyConnection:
 def con(built: Path, tmp_path: Path) -> duckdb.DuckDBPyConnection:
     """A copy of the built world's warehouse with finance built once."""
     con = copy_of(built, tmp_path)
-    build_finance(con)
+    build_finance(con, AT_END)
     return con
 
 
@@ -79,7 +80,7 @@ def test_other_worlds(options: Options, tmp_path: Path) -> None:
     world = make_world(tmp_path, options)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         build(con, world.raw_dir)
-        result = build_finance(con)
+        result = build_finance(con, at_end(options))
         truth = expected(world)
         assert found(con) == truth
         assert result.open == sum(truth.values())
@@ -94,16 +95,23 @@ def test_other_worlds(options: Options, tmp_path: Path) -> None:
             assert not {"FAILED", "MISMATCH"} & set(states)
 
 
-def test_as_of_defaults_to_the_newest_entity_clock(
-    world: World, con: duckdb.DuckDBPyConnection
+def test_as_of_defaults_to_the_wall_clock_of_the_run(
+    world: World, built: Path, tmp_path: Path
 ) -> None:
-    summary = json.loads((world.truth_dir / "summary.json").read_text())
+    """Not the newest date some sender wrote (the world ends on 2026-11-03): the moment of the
+    run, in UTC; an explicit as_of stays for rebuilds."""
+    con = copy_of(built, tmp_path)
+    before = datetime.now(UTC)
+    result = build_finance(con)
+    after = datetime.now(UTC)
+    assert before <= result.as_of <= after
+    stamped = con.execute("select min(as_of), max(as_of) from finance.exceptions").fetchone()
+    assert stamped == (result.as_of, result.as_of)
     newest = con.execute("select max(date_last_modified) from core.orders").fetchone()
-    as_of = con.execute("select any_value(as_of) from finance.exceptions").fetchone()
     assert newest is not None
-    assert as_of is not None
-    assert as_of[0] >= newest[0]
-    assert as_of[0] <= parse_as_of(summary["as_of"])
+    assert newest[0] < before
+    explicit = build_finance(con, AT_END)
+    assert explicit.as_of == parse_as_of(end_of(WORLD))
 
 
 def test_rerunning_keeps_ids_and_first_seen(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,7 +123,7 @@ def test_rerunning_keeps_ids_and_first_seen(con: duckdb.DuckDBPyConnection) -> N
 
     marts = "select * from finance.bag_settlements order by bag_id"
     before, settlements = snapshot(), con.execute(marts).fetchall()
-    result = build_finance(con)
+    result = build_finance(con, AT_END)
     assert result.opened == 0
     assert result.resolved == 0
     assert snapshot() == before
@@ -169,7 +177,7 @@ def test_a_refund_with_its_reversal_is_quiet_without_it_reversal_missing(
         "update core.transfers set status = 'SENT', transfer_reversals = [] where id = ?",
         [transfer_id],
     )
-    build_finance(con)
+    build_finance(con, AT_END)
     bag = con.execute(
         "select currency, order_id, merchant_id from core.bags where id = ?", [bag_id]
     ).fetchone()
@@ -228,24 +236,26 @@ def test_a_failed_transfer_sent_later_resolves_on_the_next_run(
     split_raw(world, raw, cut)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
 
-        def run() -> list[Row]:
+        def run(as_of: FinanceSettings) -> list[Row]:
             models.load_staging(con, raw, max_files=1)
             models.build_core(con)
-            build_finance(con)
+            build_finance(con, as_of)
             return con.execute(
                 "select exception_id, first_seen_at, resolved_at from finance.exception_log "
                 "where kind = 'TRANSFER_FAILED' and transfer_id = ?",
                 [transfer_id],
             ).fetchall()
 
-        first = run()
+        # Each run looks from its own moment: the first before the retry arrived, the second
+        # at the end of the world's span.
+        first = run(FinanceSettings(as_of=cut.isoformat()))
         assert len(first) == 1
         exception_id, first_seen, resolved = first[0]
         assert resolved is None
         assert exception_id in {
             r[0] for r in con.execute("select exception_id from finance.exceptions").fetchall()
         }
-        second = run()
+        second = run(AT_END)
         assert second[0][:2] == (exception_id, first_seen)
         resolved_at = second[0][2]
         assert isinstance(resolved_at, datetime)
@@ -265,9 +275,9 @@ def test_grace_periods_and_as_of_are_settings(con: duckdb.DuckDBPyConnection) ->
             row[0] for row in con.execute("select kind from finance.exceptions").fetchall()
         )
 
-    default = kinds(FinanceSettings())
+    default = kinds(AT_END)
     assert default["TRANSFER_MISSING"] > 0
-    patient = kinds(FinanceSettings(transfer_grace_days=30, capture_grace_hours=24 * 30))
+    patient = kinds(at_end(WORLD, transfer_grace_days=30, capture_grace_hours=24 * 30))
     assert patient["TRANSFER_MISSING"] == 0
     assert patient["CAPTURE_MISSING"] == 0
     assert patient["TRANSFER_FAILED"] == default["TRANSFER_FAILED"]  # failures have no grace
@@ -276,7 +286,7 @@ def test_grace_periods_and_as_of_are_settings(con: duckdb.DuckDBPyConnection) ->
     early = kinds(FinanceSettings(as_of="2026-10-01T00:00:00Z"))
     assert early == Counter({k: n for k, n in default.items() if "MISSING" not in k
                              and k != "UNKNOWN_REFERENCE"})  # fmt: skip
-    assert kinds(FinanceSettings()) == default
+    assert kinds(AT_END) == default
 
 
 def test_settings_come_from_the_environment() -> None:
@@ -304,7 +314,7 @@ def test_money_invariants_hold_and_can_fail(con: duckdb.DuckDBPyConnection) -> N
         "update core.orders set total_minor = total_minor + 1 where id = "
         "(select min(order_id) from finance.order_payments where bag_count > 0)"
     )
-    build_finance(con)
+    build_finance(con, AT_END)
     failing = {spec.name for spec, evaluate, _ in CHECKS if any(evaluate(con).values())}
     assert "order_total_equals_bag_totals" in failing
     con.execute(
@@ -353,7 +363,7 @@ def test_missing_creation_dates_fall_back_to_the_entity_clock(
     """date_created is optional in practice: graces then run from date_last_modified."""
     for table in ("orders", "bags", "payment_transactions", "transfers"):
         con.execute(f"update core.{table} set date_created = null")
-    build_finance(con)
+    build_finance(con, AT_END)
     assert found(con) == expected(world)
     nulls = con.execute(
         "select count(*) from finance.exceptions where opened_at is null or age_days is null"
@@ -377,7 +387,7 @@ def test_a_world_with_every_optional_field_gives_the_same_queue_and_settlements(
         world = make_world(tmp_path / name, options)
         with duckdb.connect(str(tmp_path / name / "warehouse.duckdb")) as con:
             build(con, world.raw_dir)
-            build_finance(con)
+            build_finance(con, at_end(options))
             optional = con.execute(
                 "select count(*) filter (where merchant_id_source = 'body'), "
                 "count(*) filter (where len(transfer_reversals) > 0) from core.transfers"
