@@ -41,7 +41,8 @@ def test_the_dictionary_lists_every_column_with_type_and_unit(snapshot: Path) ->
 def test_merchant_balances_name_the_merchant(snapshot: Path) -> None:
     with duckdb.connect(str(snapshot), read_only=True) as con:
         rows = con.execute(
-            "select count(*), count(b.merchant_name), count(*) filter (where b.merchant_name = m.merchant_name) "
+            "select count(*), count(b.merchant_name), "
+            "count(*) filter (where b.merchant_name = m.merchant_name) "
             "from finance.merchant_balances b left join core.merchants m on m.id = b.merchant_id"
         ).fetchone()
     assert rows is not None
