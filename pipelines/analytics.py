@@ -11,13 +11,16 @@ Imports only the standard library and duckdb, so it works in any environment wit
 from __future__ import annotations
 
 import os
+from collections.abc import Sized
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 SNAPSHOT_FILE = "analytics.duckdb"
 # Set by `make notebooks` to the snapshot JupyterLab's notebooks read.
 SNAPSHOT_ENV = "VIOLET_SNAPSHOT"
+_Sized = TypeVar("_Sized", bound=Sized)
 
 
 def snapshot_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -40,3 +43,15 @@ def connect(data_dir: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyCo
             f"VIOLET_DATA_DIR (or {SNAPSHOT_ENV}) to where one was published"
         )
     return duckdb.connect(str(path), read_only=True)
+
+
+class EmptyFrame(AssertionError):
+    """A chart's data came back empty: the query or the snapshot is wrong, not the chart."""
+
+
+def nonempty(frame: _Sized, what: str) -> _Sized:
+    """`frame` itself if it has rows; raises EmptyFrame naming `what` otherwise (the notebooks
+    check every frame a chart is drawn from, so an empty chart fails their test)."""
+    if len(frame) == 0:
+        raise EmptyFrame(f"no rows for {what}: is the snapshot built (make demo)?")
+    return frame
