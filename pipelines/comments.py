@@ -17,7 +17,7 @@ from pipelines import catalog
 from pipelines.sql import CORE_ENTITIES
 
 TABLES: dict[str, str] = {
-    "staging.topics": "Every topic name violet-webhooks.md lists: the entity its body describes, its canonical spelling, whether Violet's docs confirm it.",
+    "staging.topics": "Every topic name Violet's webhook documentation lists (docs/violet.md): the entity its body describes, its canonical spelling, whether Violet's docs confirm it.",
     "staging.topic_families": "Topic families (name patterns, tried in priority order): a name not in staging.topics that matches one is modeled as its entity if the body has that entity's shape (else quarantined as wrong_shape).",
     "staging.deliveries": "One row per stored webhook delivery (raw Parquet row), typed and classified.",
     "staging.events": "One row per logical event (coalesce(X-Violet-Event-Id-Source, X-Violet-Event-Id, body hash)).",
