@@ -38,7 +38,8 @@ analyst: $(ANALYST_STAMP)
 notebooks: PORT = $(or $(VIOLET_NOTEBOOK_PORT),8888)
 notebooks: $(ANALYST_STAMP)
 	VIOLET_SNAPSHOT="$(abspath $(or $(VIOLET_DATA_DIR),data))/analytics.duckdb" \
-	  $(BIN)/jupyter lab --ip 127.0.0.1 --port $(PORT) --no-browser --notebook-dir notebooks
+	  $(BIN)/jupyter lab --ip 127.0.0.1 --port $(PORT) --no-browser --notebook-dir notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## Regenerate docs/dictionary.md from the COMMENTs of a freshly built small warehouse.
 dictionary: $(STAMP)
