@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo serve materialize ui desk test browser lint typecheck check bench-ingest bench-pipeline lock clean
+.PHONY: install duckdb1 analyst notebooks dictionary demo serve materialize ui desk test browser lint typecheck check bench-ingest bench-pipeline lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,42 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+## The DuckDB 1.x side env (CLI `.venv-duckdb1/bin/duckdb` + Python package): opens the snapshot
+## as analysts' DuckDB 1.x tools do; pinned in requirements-duckdb1.lock.
+DUCKDB1       := .venv-duckdb1
+DUCKDB1_STAMP := $(DUCKDB1)/.installed
+$(DUCKDB1_STAMP): requirements-duckdb1.lock
+	test -x $(DUCKDB1)/bin/python || $(PYTHON) -m venv $(DUCKDB1)
+	$(DUCKDB1)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-duckdb1.lock
+	touch $(DUCKDB1_STAMP)
+
+duckdb1: $(DUCKDB1_STAMP)
+
+## The analyst extra (pandas, matplotlib, JupyterLab, ipykernel), pinned in requirements-analyst.lock.
+ANALYST_STAMP := $(VENV)/.analyst-installed
+$(ANALYST_STAMP): $(STAMP) requirements-analyst.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-analyst.lock
+	touch $(ANALYST_STAMP)
+
+analyst: $(ANALYST_STAMP)
+
+## JupyterLab on http://127.0.0.1:8888 (PORT=...) over notebooks/, reading the snapshot of
+## VIOLET_DATA_DIR (default ./data) through VIOLET_SNAPSHOT.
+notebooks: PORT = $(or $(VIOLET_NOTEBOOK_PORT),8888)
+notebooks: $(ANALYST_STAMP)
+	VIOLET_SNAPSHOT="$(abspath $(or $(VIOLET_DATA_DIR),data))/analytics.duckdb" \
+	  $(BIN)/jupyter lab --ip 127.0.0.1 --port $(PORT) --no-browser --notebook-dir notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+## Regenerate docs/dictionary.md from the COMMENTs of a freshly built small warehouse.
+dictionary: $(STAMP)
+	$(BIN)/python -m pipelines dictionary
+
 ## The main job end to end: service + a simulated day (ending now) + every asset, in its own
 ## directory data/demo (VIOLET_DEMO_DIR), wiped first each time; ./data is never touched.
+demo: PORT = $(or $(VIOLET_DEMO_PORT),8080)
 demo: $(STAMP)
-	$(BIN)/python -m pipelines demo
+	$(BIN)/python -m pipelines demo --port $(PORT)
 
 .env:
 	cp .env.example .env
@@ -37,10 +69,11 @@ serve: $(STAMP) .env
 materialize: $(STAMP)
 	$(BIN)/python -m pipelines materialize
 
-## The Dagster UI (webserver + daemon) on http://127.0.0.1:3000, on VIOLET_DATA_DIR (default
-## ./data; the demo's run: make ui VIOLET_DATA_DIR=data/demo).
+## The Dagster UI (webserver + daemon) on http://127.0.0.1:3000 (PORT=... or VIOLET_UI_PORT), on
+## VIOLET_DATA_DIR (default ./data; the demo's run: make ui VIOLET_DATA_DIR=data/demo).
+ui: PORT = $(or $(VIOLET_UI_PORT),3000)
 ui: $(STAMP)
-	$(BIN)/python -m pipelines ui --host 127.0.0.1 --port 3000
+	$(BIN)/python -m pipelines ui --host 127.0.0.1 --port $(PORT)
 
 ## The finance desk (queue, details, actions) on http://127.0.0.1:8090, on VIOLET_DATA_DIR.
 desk: $(STAMP)
@@ -60,7 +93,7 @@ browser:
 	fi
 
 ## The whole suite: lint, types, then every test.
-test: $(STAMP) browser
+test: $(STAMP) $(DUCKDB1_STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -89,6 +122,8 @@ chaos: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --no-strip-extras --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra analyst -c requirements.lock --generate-hashes --no-strip-extras --python-version 3.11 -o requirements-analyst.lock
+	$(BIN)/uv pip compile requirements-duckdb1.in --generate-hashes --python-version 3.11 -o requirements-duckdb1.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(DUCKDB1) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -161,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     web = sub.add_parser("desk", help="the finance desk web page (queue, details, actions)")
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8090)
+    dictionary = sub.add_parser(
+        "dictionary", help="regenerate docs/dictionary.md from a built warehouse's COMMENTs"
+    )
+    dictionary.add_argument("--snapshot", type=Path, help="read this snapshot, build none")
+    dictionary.add_argument("--check", action="store_true", help="exit 1 if it is stale")
     ui_cmd = sub.add_parser("ui", help="start the Dagster UI (webserver + daemon)")
     ui_cmd.add_argument("--host", default="127.0.0.1")
     ui_cmd.add_argument("--port", type=int, default=3000)
@@ -173,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         return desk_web(args.host, args.port)
     if args.command == "runs":
         return runs(args.free)
+    if args.command == "dictionary":
+        from pipelines import dictionary as data_dictionary
+
+        return data_dictionary.run(args.snapshot, args.check)
     if args.command == "demo":
         from pipelines.demo import run
 

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 import dagster as dg
 import duckdb
 
+from pipelines import catalog
 from pipelines.sql import CORE_ENTITIES
 
 TABLES: dict[str, str] = {
-    "staging.topics": "Every topic name violet-webhooks.md lists: the entity its body describes, its canonical spelling, whether Violet's docs confirm it.",
+    "staging.topics": "Every topic name Violet's webhook documentation lists (docs/violet.md): the entity its body describes, its canonical spelling, whether Violet's docs confirm it.",
     "staging.topic_families": "Topic families (name patterns, tried in priority order): a name not in staging.topics that matches one is modeled as its entity if the body has that entity's shape (else quarantined as wrong_shape).",
     "staging.deliveries": "One row per stored webhook delivery (raw Parquet row), typed and classified.",
     "staging.events": "One row per logical event (coalesce(X-Violet-Event-Id-Source, X-Violet-Event-Id, body hash)).",
@@ -42,6 +43,30 @@ for _entity in CORE_ENTITIES:
         f"Every version of core.{_entity}: one row per (id, date_last_modified), with validity;"
         " typed columns only (a version's JSON: staging.events.payload by event_key)."
     )
+
+# Grain and key of every table, appended to its comment (the data dictionary shows them).
+GRAIN: dict[str, str] = {
+    "staging.topics": "one row per documented topic name; key: topic",
+    "staging.topic_families": "one row per topic family; key: family",
+    "staging.deliveries": "one row per stored delivery; key: (ingest_instance, sequence)",
+    "staging.events": "one row per logical event; key: event_key",
+    "staging.quarantine": "one row per stored delivery that cannot be modeled; key: (ingest_instance, sequence)",
+    "ops.loaded_files": "one row per raw file loaded; key: file",
+    "ops.model_state": "one row per incremental step; key: model",
+    "ops.event_counts": "one row per topic and day received; key: (topic, day)",
+    "ops.delivery_lag": "one row per topic and day received; key: (topic, day)",
+    "ops.topics": "one row per topic name received; key: topic",
+    "finance.order_payments": "one row per order; key: order_id",
+    "finance.bag_settlements": "one row per bag; key: bag_id",
+    "finance.merchant_balances": "one row per merchant and currency; key: (merchant_id, currency)",
+    "finance.exceptions": "one row per open exception; key: exception_id",
+    "finance.exception_log": "one row per exception ever found, open or resolved; key: exception_id",
+    "finance.exception_actions": "one row per action taken at the finance desk; key: action_id",
+}
+for _entity in CORE_ENTITIES:
+    _one = "bag line" if _entity == "bag_skus" else _entity.removesuffix("s").replace("_", " ")
+    GRAIN[f"core.{_entity}"] = f"one row per {_one} id, its newest version; key: id"
+    GRAIN[f"core.{_entity}_history"] = "one row per version; key: (id, date_last_modified)"
 
 COLUMNS: dict[str, str] = {
     "account_type": "Provider account type (e.g. Stripe express/custom).",
@@ -265,6 +290,9 @@ COLUMNS.update(
         "unsettled_bags": "Bags not SETTLED, REVERSED or NOT_DUE.",
     }
 )
+for _table, _grain in GRAIN.items():
+    TABLES[_table] = f"{TABLES[_table]} Grain: {_grain}."
+
 # Where a column means something else in one table: "schema.table.column" -> description.
 COLUMN_OVERRIDES: dict[str, str] = {
     "staging.quarantine.detail": "Where in the body the reason applies: a path such as total, bags[1].id or bags[0].skus[2].price ('..key' for a duplicate key deeper down); NULL for invalid_json, missing_topic, unknown_topic and wrong_shape.",
@@ -290,12 +318,17 @@ def describe(schema: str, table: str, column: str) -> str | None:
 
 
 def table_spec(key: dg.AssetKey, deps: Iterable[dg.AssetKey] = ()) -> dg.AssetSpec:
-    """The asset of one warehouse table: its description, its schema as group, kind duckdb."""
+    """The asset of one warehouse table: its description, its schema as group, and what the
+    catalog shows of it (column schema, owners, kinds, tags: pipelines/catalog.py)."""
+    table = ".".join(key.path)
     return dg.AssetSpec(
         key,
-        description=TABLES[".".join(key.path)],
+        description=TABLES[table],
         group_name=key.path[0],
-        kinds={"duckdb"},
+        kinds=catalog.kinds(table),
+        owners=catalog.owners(key.path[0]),
+        tags=catalog.tags(table),
+        metadata=catalog.metadata(table),
         deps=list(deps),
     )
 

@@ -162,6 +162,11 @@ def run(orders: int, seed: int, port: int) -> int:
         'analysts: .venv/bin/python -c "import duckdb; print(duckdb.connect('
         f"'{snapshot}', read_only=True).sql('{query}'))\""
     )
+    print(f"DuckDB 1.x CLI: make duckdb1 && .venv-duckdb1/bin/duckdb -readonly {snapshot}")
+    print(
+        f"notebooks with charts: make notebooks VIOLET_DATA_DIR={data_dir}  "
+        "(JupyterLab on http://127.0.0.1:8888)"
+    )
     print(
         f"the Dagster UI with this run in its history: make ui VIOLET_DATA_DIR={data_dir} "
         "(http://127.0.0.1:3000)"

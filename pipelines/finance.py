@@ -7,8 +7,8 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, desk, finance_models, models, reports, summary_html
-from pipelines.core import CURRENT
+from pipelines import catalog, comments, desk, finance_models, models, reports, summary_html
+from pipelines.core import CURRENT, HISTORY
 from pipelines.resources import FinanceSettings, Warehouse
 from pipelines.staging import POOL
 
@@ -16,7 +16,13 @@ KEYS = {t: dg.AssetKey(["finance", t]) for t in finance_models.MARTS}
 
 
 @dg.multi_asset(
-    specs=[comments.table_spec(key, deps=CURRENT.values()) for key in KEYS.values()],
+    # Each mart depends on the tables its SQL reads (lineage.py), not on all of core.
+    specs=[
+        comments.table_spec(
+            key, deps=catalog.deps(key, [*CURRENT.values(), *HISTORY.values(), *KEYS.values()])
+        )
+        for key in KEYS.values()
+    ],
     pool=POOL,
     can_subset=False,
 )
@@ -25,6 +31,13 @@ def finance_marts(
 ) -> Iterator[dg.MaterializeResult[None]]:
     """Recompute order payments, bag settlements and merchant balances at as_of, update the
     exception log, and export the open queue, settlements and balances for finance."""
+    # Dagster wants a multi-asset's results in the order of the dependencies among them.
+    yield from catalog.in_dependency_order(_build(context, warehouse, finance), KEYS.values())
+
+
+def _build(
+    context: AssetExecutionContext, warehouse: Warehouse, finance: FinanceSettings
+) -> Iterator[dg.MaterializeResult[None]]:
     with warehouse.connection() as con:
         result = finance_models.build_finance(con, finance, desk.path(warehouse.root))
         comments.apply(con, ("finance",))

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, models
+from pipelines import catalog, comments, models
 from pipelines.resources import Warehouse
 from pipelines.staging import KEYS as STAGING
 from pipelines.staging import POOL
@@ -14,7 +14,9 @@ KEYS = {t: dg.AssetKey(["ops", t]) for t in ("event_counts", "delivery_lag", "to
 
 
 @dg.multi_asset(
-    specs=[comments.table_spec(key, deps=[STAGING["deliveries"]]) for key in KEYS.values()],
+    specs=[
+        comments.table_spec(key, deps=catalog.deps(key, STAGING.values())) for key in KEYS.values()
+    ],
     pool=POOL,
     can_subset=False,
 )

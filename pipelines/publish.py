@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines import snapshot
+from pipelines import catalog, snapshot
 from pipelines.core import CURRENT, HISTORY
 from pipelines.finance import KEYS as FINANCE
 from pipelines.ops import KEYS as OPS
@@ -17,6 +17,8 @@ SNAPSHOT = dg.AssetKey(["publish", "analytics_snapshot"])
     key=SNAPSHOT,
     group_name="publish",
     kinds={"duckdb"},
+    owners=catalog.owners("publish"),
+    tags={"layer": "publish", "domain": catalog.DOMAINS["publish"]},
     deps=[
         *STAGING.values(),
         LEDGER,

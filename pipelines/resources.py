@@ -15,7 +15,7 @@ import duckdb
 from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 
-from pipelines import clock
+from pipelines import clock, storage
 from warehouse_files import layout
 
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -104,9 +104,15 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, row_group_size: int) -> 
     backoff(
         fn=con.execute,
         retry_on=(duckdb.IOException,),
-        args=[f"attach ? as {DATABASE_NAME} (row_group_size {int(row_group_size)})", [str(path)]],
+        args=[f"attach ? as {DATABASE_NAME} ({_options(path, row_group_size)})", [str(path)]],
         max_retries=ATTACH_RETRIES,
     )
+
+
+def _options(path: Path, row_group_size: int) -> str:
+    """A new warehouse is created in the storage version DuckDB 1.x reads (see storage.py)."""
+    version = storage.attach_options(exists=path.exists())
+    return ", ".join(o for o in (f"row_group_size {int(row_group_size)}", version) if o)
 
 
 class FinanceSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
