@@ -61,6 +61,7 @@ GRAIN: dict[str, str] = {
     "finance.merchant_balances": "one row per merchant and currency; key: (merchant_id, currency)",
     "finance.exceptions": "one row per open exception; key: exception_id",
     "finance.exception_log": "one row per exception ever found, open or resolved; key: exception_id",
+    "finance.queue_history": "one row per finance run; key: recorded_at",
     "finance.exception_actions": "one row per action taken at the finance desk; key: action_id",
 }
 for _entity in CORE_ENTITIES:
