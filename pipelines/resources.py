@@ -14,6 +14,8 @@ import duckdb
 from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 
+# Every step that writes the warehouse runs in this Dagster pool (limit 1: one at a time).
+POOL = "warehouse"
 WAREHOUSE_FILE = "warehouse.duckdb"
 SNAPSHOT_FILE = "analytics.duckdb"
 

@@ -23,8 +23,10 @@ import duckdb
 import httpx
 import pyarrow.dataset as ds
 
-from pipelines import models
-from pipelines.finance_models import build_finance, queue
+from pipelines.core import build as core_build
+from pipelines.finance.build import build_finance, queue
+from pipelines.ops import build as ops_build
+from pipelines.staging import build as staging_build
 from simulator.deliveries import Delivery
 from tests.pipelines.test_truth import COMPARED
 
@@ -200,9 +202,9 @@ def check_raw(data_dir: Path, ledger: Ledger) -> RawCheck:
 def build_warehouse(raw_dir: Path, database: Path) -> None:
     """Everything a run builds, by the functions the assets call (staging, core, ops, finance)."""
     with duckdb.connect(str(database)) as con:
-        models.load_all(con, raw_dir)
-        models.build_core(con)
-        models.build_ops(con)
+        staging_build.load_all(con, raw_dir)
+        core_build.build_core(con)
+        ops_build.build_ops(con)
         build_finance(con)
 
 

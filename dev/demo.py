@@ -22,8 +22,9 @@ import duckdb
 import httpx
 
 from ingest.probe import NotReady, wait_ready
-from pipelines import sql
-from pipelines.finance_models import queue
+from pipelines.core.entities import CORE_ENTITIES
+from pipelines.finance.build import queue
+from pipelines.headless import materialize, prepare_environment
 from simulator.options import Options
 from simulator.truth import write_truth
 
@@ -63,8 +64,6 @@ def _injected(data_dir: Path, orders: int, seed: int) -> Counter[tuple[object, .
 
 
 def run(orders: int, seed: int, port: int) -> int:
-    from pipelines.__main__ import materialize, prepare_environment
-
     data_dir = prepare_environment()
     secret = os.environ.get("VIOLET_APP_SECRET") or DEMO_SECRET
     env = {**os.environ, "VIOLET_APP_SECRET": secret, "VIOLET_LOG_LEVEL": "WARNING"}
@@ -122,7 +121,7 @@ def run(orders: int, seed: int, port: int) -> int:
         print(f"deliveries in the warehouse:                   {count('staging.deliveries'):,}")
         print(f"unique logical events:                         {count('staging.events'):,}")
         print(f"quarantined deliveries:                        {count('staging.quarantine'):,}")
-        for table in sql.CORE_ENTITIES:
+        for table in CORE_ENTITIES:
             print(f"  core.{table:<28} {count('core.' + table):>10,} rows")
         print()
         found = _finance_summary(con)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import dagster as dg
 import duckdb
 
-from pipelines.sql import CORE_ENTITIES
+from pipelines.core.entities import CORE_ENTITIES
 
 TABLES: dict[str, str] = {
     "staging.topics": "Every topic name violet-webhooks.md lists: the entity its body describes, its canonical spelling, whether Violet's docs confirm it.",

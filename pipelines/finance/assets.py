@@ -7,16 +7,19 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, desk, finance_models, models, reports
-from pipelines.core import CURRENT
-from pipelines.resources import FinanceSettings, Warehouse
-from pipelines.staging import POOL
+from pipelines import _catalog
+from pipelines._db import scalar
+from pipelines.core.assets import CURRENT
+from pipelines.finance import reports
+from pipelines.finance.build import MARTS, build_finance
+from pipelines.finance.desk import store as desk
+from pipelines.resources import POOL, FinanceSettings, Warehouse
 
-KEYS = {t: dg.AssetKey(["finance", t]) for t in finance_models.MARTS}
+KEYS = {t: dg.AssetKey(["finance", t]) for t in MARTS}
 
 
 @dg.multi_asset(
-    specs=[comments.table_spec(key, deps=CURRENT.values()) for key in KEYS.values()],
+    specs=[_catalog.table_spec(key, deps=CURRENT.values()) for key in KEYS.values()],
     pool=POOL,
     can_subset=False,
 )
@@ -26,11 +29,11 @@ def finance_marts(
     """Recompute order payments, bag settlements and merchant balances at as_of, update the
     exception log, and export the open queue, settlements and balances for finance."""
     with warehouse.connection() as con:
-        result = finance_models.build_finance(con, finance, desk.path(warehouse.root))
-        comments.apply(con, ("finance",))
+        result = build_finance(con, finance, desk.path(warehouse.root))
+        _catalog.apply(con, ("finance",))
         rows = {
-            t: models.scalar(con, f"select count(*) from finance.{t}")  # noqa: S608
-            for t in finance_models.MARTS
+            t: scalar(con, f"select count(*) from finance.{t}")  # noqa: S608
+            for t in MARTS
         }
         summary = reports.summarize(con)
         merchants = con.execute(

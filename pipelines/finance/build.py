@@ -15,8 +15,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines import desk, sql
-from pipelines.models import scalar, transaction
+from pipelines import _sql as sql
+from pipelines._db import drop_temp, scalar, transaction
+from pipelines.core.entities import CORE_ENTITIES
+from pipelines.finance.desk import store as desk
 from pipelines.resources import FinanceSettings
 
 MARTS = (
@@ -48,7 +50,7 @@ KINDS = (
 # payload dated in the future must not age every open item at once).
 _NEWEST = " union all ".join(
     f"select max(date_last_modified) as t from core.{t}"  # noqa: S608 - fixed names
-    for t in sql.CORE_ENTITIES
+    for t in CORE_ENTITIES
 )
 
 
@@ -119,7 +121,7 @@ def build_finance(
     desk_store: Path | None = None,
 ) -> FinanceResult:
     """Rebuild the finance marts from core at as_of, fold the exceptions into the log, and the
-    finance desk's actions (pipelines/desk.py; none when `desk_store` is None) into both."""
+    finance desk's actions (finance/desk/store.py; none when `desk_store` is None) into both."""
     settings = settings or FinanceSettings()
     sql.prepare(con)
     con.execute((sql.SQL_DIR / "finance" / "_macros.sql").read_text())
@@ -147,5 +149,5 @@ def build_finance(
         sql.run(con, "finance", "exception_log")
         sql.run(con, "finance", "exceptions")
         result.open = scalar(con, "select count(*) from finance.exceptions")
-        sql.drop_temp(con)
+        drop_temp(con)
     return result
