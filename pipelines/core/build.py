@@ -102,6 +102,7 @@ def _merge_changed(
     # The parsed documents are done with: free their memory before payloads are read.
     con.execute("drop view order_docs; drop view entity_events; drop table event_docs")
     _write_current(con, changed)
+    sql.run(con, "core", "_derived.ddl")
     sql.run(con, "core", "_derived")
 
 
