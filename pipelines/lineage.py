@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from pipelines.sql import SCHEMAS, SQL_DIR
+from pipelines._sql import SCHEMAS, SQL_DIR
 
 TABLE_REF = re.compile(rf"\b((?:{'|'.join(SCHEMAS)})\.[a-z_][a-z0-9_]*)\b")
 CREATES = re.compile(

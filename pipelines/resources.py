@@ -18,6 +18,8 @@ from dagster_duckdb import DuckDBResource
 from pipelines import clock, storage
 from warehouse_files import layout
 
+# Every step that writes the warehouse runs in this Dagster pool (limit 1: one at a time).
+POOL = "warehouse"
 WAREHOUSE_FILE = "warehouse.duckdb"
 SNAPSHOT_FILE = "analytics.duckdb"
 

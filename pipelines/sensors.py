@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import stale_runs
+from pipelines import _stale_runs as stale_runs
 from pipelines.jobs import warehouse_job
 from pipelines.resources import Warehouse
 from warehouse_files import layout

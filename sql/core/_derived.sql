@@ -1,4 +1,5 @@
--- What Violet's webhook bodies leave out, derived after every core merge (placeholders: none).
+-- What Violet's webhook bodies leave out, derived after every core merge (placeholders: none;
+-- the columns: _derived.ddl.sql).
 -- Columns that exist only on the current tables, filled here, never in history (history holds
 -- what the bodies said):
 --   core.transfers.merchant_id     the body's merchant_id when present (optional, not in the
@@ -11,10 +12,6 @@
 --   core.bags.merchant_name        from core.merchants (not a documented bag field).
 -- Rows change only where the derived value differs, so a run writes what a new payout account,
 -- merchant or bag changed, not every row.
-alter table core.transfers add column if not exists merchant_id_source varchar;
-alter table core.transfers add column if not exists partially_sent boolean;
-alter table core.transfers add column if not exists reversal_failed_at timestamptz;
-alter table core.bags add column if not exists merchant_name varchar;
 
 create or replace temp table derived_transfers as
 with

@@ -1,5 +1,5 @@
 -- temp: the finance desk's state of every exception someone acted on. Input: temp table
--- fin_actions (every action of the desk's append-only store, pipelines/desk.py). Key:
+-- fin_actions (every action of the desk's append-only store, pipelines/finance/desk/store.py). Key:
 -- exception_id. The newest assign gives the owner, the newest note (a comment, or the reason of
 -- a resolve) the note; the newest ack, snooze, resolve or reopen gives the state, with the kind
 -- and amount the person saw then (seen_kind, seen_amount_minor) and, for a snooze, its end.

@@ -1,16 +1,6 @@
 -- grain: one row per (topic, day received). How long after the entity changed
 -- (date_last_modified) the delivery reached us: p50, p95 and max in seconds, over deliveries
 -- that passed quarantine. Days touched by the load are recomputed (temp table touched_days).
-create table if not exists ops.delivery_lag (
-    day date,
-    topic varchar,
-    deliveries bigint,
-    p50_seconds double,
-    p95_seconds double,
-    max_seconds double
-);
-
--- build: the statements below run on each load; the table definition above runs first.
 delete from ops.delivery_lag where day in (select day from touched_days);
 
 insert into ops.delivery_lag by name

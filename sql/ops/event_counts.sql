@@ -1,17 +1,6 @@
 -- grain: one row per (topic, day received). Deliveries stored, unique logical events first
 -- seen that day, retries, resends and quarantined deliveries. Days touched by the load are
 -- recomputed (temp table touched_days).
-create table if not exists ops.event_counts (
-    day date,
-    topic varchar,
-    deliveries bigint,
-    unique_events bigint,
-    retries bigint,
-    resends bigint,
-    quarantined bigint
-);
-
--- build: the statements below run on each load; the table definition above runs first.
 delete from ops.event_counts where day in (select day from touched_days);
 
 insert into ops.event_counts by name

@@ -4,20 +4,7 @@
 -- its deliveries, unique logical events (quarantined or not), quarantined deliveries and their
 -- reasons. Kept incrementally: the deliveries loaded since ops' watermark (variable ops_since,
 -- as ops.event_counts) are added to the rows of their topics; every figure equals a recount
--- over staging.deliveries. Run whole by build_ops (the table is created on first use).
-create table if not exists ops.topics (
-    topic varchar,
-    canonical_topic varchar,
-    entity varchar,
-    documented boolean,
-    first_seen_at timestamptz,
-    last_seen_at timestamptz,
-    deliveries bigint,
-    unique_events bigint,
-    quarantined bigint,
-    quarantine_reasons map(varchar, bigint)
-);
-
+-- over staging.deliveries. Run whole by build_ops (the table: topics.ddl.sql).
 -- Without a watermark (a first build, or a lost one) every delivery is counted again, from an
 -- empty table.
 delete from ops.topics where getvariable('ops_since') = 0;

@@ -5,26 +5,6 @@
 -- the events where it is null.
 -- Incremental: for every key the load touched, the first delivery is chosen again among its
 -- old row and the new deliveries; counts are recounted from staging.deliveries.
-create table if not exists staging.events (
-    event_key varchar,
-    delivery_id varchar,
-    topic varchar,
-    entity varchar,
-    entity_id bigint,
-    date_last_modified timestamptz,
-    received_at timestamptz,
-    ingest_instance varchar,
-    sequence bigint,
-    payload json using compression zstd,
-    quarantine_reason varchar,
-    n_deliveries bigint,
-    n_retries bigint,
-    n_resends bigint,
-    last_received_at timestamptz,
-    batch_id bigint
-);
-
--- build: the statements below run on each load; the table definition above runs first.
 create or replace temp table touched_events as
 select distinct event_key from new_parsed;
 

@@ -25,25 +25,6 @@
 -- "The door"), so core and finance never fail on a body and never drop a child silently: a bag or
 -- line that cannot be modeled quarantines its whole order delivery, named in detail.
 -- Quarantine never blocks the rest: these deliveries just do not become events.
-create table if not exists staging.quarantine (
-    ingest_instance varchar,
-    sequence bigint,
-    delivery_id varchar,
-    event_key varchar,
-    topic varchar,
-    received_at timestamptz,
-    raw_file varchar,
-    batch_id bigint,
-    reason varchar,
-    body blob,
-    headers varchar,
-    detail varchar
-);
-
-alter table staging.quarantine add column if not exists headers varchar;
-alter table staging.quarantine add column if not exists detail varchar;
-
--- build: the statements below run on each load; the table definition above runs first.
 insert into staging.quarantine by name
 select
     ingest_instance,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import dictionary
-from pipelines.sql import SCHEMAS
+from dev import dictionary
+from pipelines._sql import SCHEMAS
 
 
 def test_the_dictionary_is_current(snapshot: Path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import analytics, snapshot, storage
+from pipelines import analytics, storage
+from pipelines.publish import snapshot
 from pipelines.resources import Warehouse
 
 from .conftest import ROOT

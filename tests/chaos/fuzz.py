@@ -37,9 +37,14 @@ from hypothesis import strategies as st
 from ingest.records import RawRecord
 from ingest.sealer import seal
 from ingest.signature import sign
-from pipelines import checks, finance_checks, models
-from pipelines.finance_models import build_finance
+from pipelines.core import build as core_build
+from pipelines.core import checks as core_checks
+from pipelines.finance import checks as finance_checks
+from pipelines.finance.build import build_finance
+from pipelines.ops import build as ops_build
 from pipelines.resources import Warehouse
+from pipelines.staging import build as staging_build
+from pipelines.staging import checks as staging_checks
 from simulator.options import Options
 from tests.chaos.service import Service
 from tests.chaos.traffic import ATTEMPT, Ledger, RawCheck, build_warehouse, check_raw
@@ -552,9 +557,9 @@ def check_batch(
     try:
         with duckdb.connect(str(database)) as con:
             try:
-                models.load_all(con, raw_dir)
-                models.build_core(con)
-                models.build_ops(con)
+                staging_build.load_all(con, raw_dir)
+                core_build.build_core(con)
+                ops_build.build_ops(con)
                 build_finance(con)
             except duckdb.Error as exc:
                 return [f"a build step failed: {str(exc)[:300]}"], reasons, 0
@@ -648,7 +653,10 @@ def _loose(body: bytes) -> Any:
 def _blocking_checks(con: duckdb.DuckDBPyConnection, workdir: Path) -> list[str]:
     warehouse = Warehouse(data_dir=str(workdir))
     failed = []
-    for spec, evaluate in [*checks.CORE_CHECKS, (checks.EVENTS_UNIQUE, checks._events_unique)]:
+    for spec, evaluate in [
+        *core_checks.CORE_CHECKS,
+        (staging_checks.EVENTS_UNIQUE, staging_checks._events_unique),
+    ]:
         if spec.blocking:
             result = evaluate(con, warehouse)
             if not result.passed:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import models
+from pipelines.staging import build as staging_build
 from simulator.options import Options
 from tests.chaos.service import IN_CREATE, Inotify
 from tests.chaos.traffic import build_warehouse
@@ -250,7 +250,7 @@ def pipeline_kills(
     rng = random.Random(seed)
     world = make_world(workdir / "world", options, segment_records=1500)
     data_dir = workdir / "data"
-    files = models.raw_files(world.raw_dir)
+    files = staging_build.raw_files(world.raw_dir)
     half = len(files) // 2
 
     def copy(names: list[str]) -> None:

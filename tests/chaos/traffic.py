@@ -23,9 +23,11 @@ import duckdb
 import httpx
 import pyarrow.dataset as ds
 
-from pipelines import models
-from pipelines.finance_models import build_finance, queue
+from pipelines.core import build as core_build
+from pipelines.finance.build import build_finance, queue
+from pipelines.ops import build as ops_build
 from pipelines.resources import FinanceSettings
+from pipelines.staging import build as staging_build
 from simulator.deliveries import Delivery
 from tests.pipelines.test_truth import COMPARED
 from warehouse_files import layout
@@ -203,9 +205,9 @@ def build_warehouse(raw_dir: Path, database: Path, as_of: str) -> None:
     """Everything a run builds, by the functions the assets call (staging, core, ops, finance
     looking from `as_of`: the end of the world's span, which its truth describes)."""
     with duckdb.connect(str(database)) as con:
-        models.load_all(con, raw_dir)
-        models.build_core(con)
-        models.build_ops(con)
+        staging_build.load_all(con, raw_dir)
+        core_build.build_core(con)
+        ops_build.build_ops(con)
         build_finance(con, FinanceSettings(as_of=as_of))
 
 

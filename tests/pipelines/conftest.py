@@ -8,8 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import models
+from pipelines.core import build as core_build
+from pipelines.ops import build as ops_build
 from pipelines.resources import FinanceSettings
+from pipelines.staging import build as staging_build
 from simulator import clock
 from simulator.anomalies import KINDS
 from simulator.options import Options
@@ -53,11 +55,11 @@ def make_world(root: Path, options: Options, segment_records: int = 100_000) -> 
 def build(con: duckdb.DuckDBPyConnection, raw_dir: Path, max_files: int | None = None) -> None:
     """Everything a run does, by the same functions the assets call."""
     while True:
-        result = models.load_staging(con, raw_dir, max_files=max_files)
+        result = staging_build.load_staging(con, raw_dir, max_files=max_files)
         if not result.pending_files:
             break
-    models.build_core(con)
-    models.build_ops(con)
+    core_build.build_core(con)
+    ops_build.build_ops(con)
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,10 @@ import duckdb
 
 from ingest.records import RawRecord
 from ingest.sealer import seal
-from pipelines import models
-from pipelines.finance_models import build_finance
+from pipelines.core import build as core_build
+from pipelines.finance.build import build_finance
 from pipelines.resources import FinanceSettings
+from pipelines.staging import build as staging_build
 from warehouse_files import layout
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -277,9 +278,9 @@ class World:
             seal(self.records, raw, "handmade", existing + 1)
             self.records = []
         con = duckdb.connect(str(self.root / "warehouse.duckdb"))
-        while models.load_staging(con, raw).pending_files:
+        while staging_build.load_staging(con, raw).pending_files:
             pass
-        models.build_core(con)
+        core_build.build_core(con)
         as_of = (T0 + timedelta(hours=as_of_hours)).isoformat()
         build_finance(con, FinanceSettings(as_of=as_of, **settings))
         return con

@@ -19,7 +19,7 @@ import duckdb
 import httpx
 import pytest
 
-from pipelines import demo_dir
+from dev import demo_dir
 from tests.support import Server
 
 ROOT = Path(__file__).resolve().parents[2]

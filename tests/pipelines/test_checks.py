@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.checks import CORE_CHECKS
+from pipelines.core.checks import CORE_CHECKS
 from pipelines.resources import Warehouse
 
 

@@ -15,7 +15,7 @@ import pytest
 from ingest.sealer import seal
 from pipelines import clock
 from pipelines.definitions import defs
-from pipelines.finance_models import parse_as_of
+from pipelines.finance.build import parse_as_of
 from warehouse_files import layout
 
 from .test_robustness import ORD, changed, record

@@ -14,10 +14,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines import comments, models, snapshot
+from pipelines import _catalog, sensors
 from pipelines.definitions import defs
+from pipelines.publish import snapshot
 from pipelines.resources import Warehouse
 from pipelines.sensors import raw_files_sensor
+from pipelines.staging import build as staging_build
 from warehouse_files import layout
 
 from .conftest import WORLD, World, end_of
@@ -26,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def copy_raw(world: World, data_dir: Path, files: list[str] | None = None) -> list[str]:
-    names = files if files is not None else models.raw_files(world.raw_dir)
+    names = files if files is not None else staging_build.raw_files(world.raw_dir)
     for name in names:
         target = layout.raw_dir(data_dir) / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,7 @@ def test_a_run_builds_checks_and_publishes(
     assert order_rows > 0
     with duckdb.connect(str(data_dir / "analytics.duckdb"), read_only=True) as snap:
         assert snap.execute("select count(*) from core.orders").fetchone() == (order_rows,)
-        assert comments.missing(snap) == []
+        assert _catalog.missing(snap) == []
         described = snap.execute(
             "select count(*) from duckdb_columns() "
             "where schema_name in ('core', 'finance') and comment is null"
@@ -142,7 +144,7 @@ def test_an_open_analyst_connection_never_blocks_a_run(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data_dir = tmp_path / "data"
-    files = models.raw_files(world.raw_dir)
+    files = staging_build.raw_files(world.raw_dir)
     copy_raw(world, data_dir, files[:2])
     assert run_job(data_dir, monkeypatch).success
     analyst = duckdb.connect(str(data_dir / "analytics.duckdb"), read_only=True)
@@ -167,7 +169,7 @@ def test_a_replaced_snapshot_is_retired_and_deleted_by_the_next_run(
 ) -> None:
     data_dir = tmp_path / "data"
     warehouse = Warehouse(data_dir=str(data_dir))
-    files = models.raw_files(world.raw_dir)
+    files = staging_build.raw_files(world.raw_dir)
     published = data_dir / "analytics.duckdb"
     inodes = []
     for part in (files[:1], files[1:2], files[2:]):
@@ -189,13 +191,12 @@ def test_a_replaced_snapshot_is_retired_and_deleted_by_the_next_run(
 
 def test_sensor_requests_a_run_only_for_new_files(world: World, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    files = models.raw_files(world.raw_dir)
+    files = staging_build.raw_files(world.raw_dir)
     warehouse = Warehouse(data_dir=str(data_dir))
     today = layout.day_of_partition(files[0].split("/")[0])
     assert today is not None
     # The sensor looks at recent partitions only: pretend "now" is the world's day.
     monkey_now = dg.build_sensor_context(cursor=None, resources={"warehouse": warehouse})
-    from pipelines import sensors
 
     found, cursor = sensors.new_files(warehouse.raw_dir, None, sensors.parse_day(today))
     assert found == []

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import desk
-from pipelines.finance_models import build_finance
+from pipelines.finance.build import build_finance
+from pipelines.finance.desk import store as desk
 from pipelines.resources import FinanceSettings
 
 from .handmade import T0, Bag, Order, World

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipelines import desk
-from pipelines.desk_web import check_binding
-from pipelines.finance_models import build_finance
+from pipelines.finance.build import build_finance
+from pipelines.finance.desk import store as desk
+from pipelines.finance.desk.web import check_binding
 from pipelines.resources import FinanceSettings
 from tests.support import free_port
 

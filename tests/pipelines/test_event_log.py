@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-from pipelines.__main__ import prepare_environment
 from pipelines.event_log import OPEN_RUN_DATABASES, PooledSqliteEventLogStorage
+from pipelines.headless import prepare_environment
 
 
 def entry(run_id: str, message: str) -> dg.EventLogEntry:

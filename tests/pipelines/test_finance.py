@@ -19,10 +19,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import models
-from pipelines.finance_checks import CHECKS
-from pipelines.finance_models import KINDS, build_finance, parse_as_of, queue
+from pipelines.core import build as core_build
+from pipelines.finance.build import KINDS, build_finance, parse_as_of, queue
+from pipelines.finance.checks import CHECKS
 from pipelines.resources import FinanceSettings
+from pipelines.staging import build as staging_build
 from simulator import anomalies
 from simulator.options import Options
 from warehouse_files import layout
@@ -198,7 +199,7 @@ def test_a_refund_with_its_reversal_is_quiet_without_it_reversal_missing(
 def split_raw(world: World, target: Path, cut: datetime) -> list[str]:
     """The world's raw deliveries as two raw files: received before `cut`, and the rest."""
     table = pa.concat_tables(
-        [pq.read_table(world.raw_dir / name) for name in models.raw_files(world.raw_dir)],
+        [pq.read_table(world.raw_dir / name) for name in staging_build.raw_files(world.raw_dir)],
         promote_options="default",
     )
     received = table.column("received_at")
@@ -237,8 +238,8 @@ def test_a_failed_transfer_sent_later_resolves_on_the_next_run(
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
 
         def run(as_of: FinanceSettings) -> list[Row]:
-            models.load_staging(con, raw, max_files=1)
-            models.build_core(con)
+            staging_build.load_staging(con, raw, max_files=1)
+            core_build.build_core(con)
             build_finance(con, as_of)
             return con.execute(
                 "select exception_id, first_seen_at, resolved_at from finance.exception_log "

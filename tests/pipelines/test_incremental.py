@@ -10,7 +10,11 @@ import duckdb
 
 from ingest.records import RawRecord, header_fields
 from ingest.sealer import seal
-from pipelines import models, sql
+from pipelines import _db
+from pipelines.core import build as core_build
+from pipelines.core.entities import CORE_ENTITIES
+from pipelines.ops import build as ops_build
+from pipelines.staging import build as staging_build
 from warehouse_files import layout
 
 from .conftest import World, build
@@ -66,14 +70,14 @@ def differences(a: Path, b: Path) -> dict[str, int]:
 def test_loading_in_many_batches_equals_one_full_build(
     world: World, built: Path, tmp_path: Path
 ) -> None:
-    files = models.raw_files(world.raw_dir)
+    files = staging_build.raw_files(world.raw_dir)
     assert len(files) >= 4, "the world should span several raw files"
     path = tmp_path / "batched.duckdb"
     with duckdb.connect(str(path)) as con:
         # Core and ops run after every single-file load, as the sensor would make them.
-        while models.load_staging(con, world.raw_dir, max_files=1).files:
-            models.build_core(con)
-            models.build_ops(con)
+        while staging_build.load_staging(con, world.raw_dir, max_files=1).files:
+            core_build.build_core(con)
+            ops_build.build_ops(con)
         batches = con.execute("select count(distinct batch_id) from ops.loaded_files").fetchone()
     assert batches == (len(files),)
     assert differences(path, built) == {}
@@ -83,15 +87,15 @@ def test_files_arriving_out_of_order_give_the_same_tables(
     world: World, built: Path, tmp_path: Path
 ) -> None:
     raw = tmp_path / "raw"
-    files = models.raw_files(world.raw_dir)
+    files = staging_build.raw_files(world.raw_dir)
     path = tmp_path / "reversed.duckdb"
     with duckdb.connect(str(path)) as con:
         for name in reversed(files):  # newest file first, as a slow ingest instance might
             (raw / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(world.raw_dir / name, raw / name)
-            models.load_staging(con, raw)
-            models.build_core(con)
-        models.build_ops(con)
+            staging_build.load_staging(con, raw)
+            core_build.build_core(con)
+        ops_build.build_ops(con)
     assert differences(path, built) == {}
 
 
@@ -100,10 +104,10 @@ def test_running_again_changes_nothing(world: World, built: Path, tmp_path: Path
     shutil.copy2(built, path)
     with duckdb.connect(str(path)) as con:
         build(con, world.raw_dir)
-        assert models.load_staging(con, world.raw_dir).files == 0
+        assert staging_build.load_staging(con, world.raw_dir).files == 0
         con.execute("delete from ops.model_state")  # even with lost watermarks
-        models.build_core(con)
-        models.build_ops(con)
+        core_build.build_core(con)
+        ops_build.build_ops(con)
     assert differences(path, built) == {}
 
 
@@ -117,7 +121,7 @@ def test_a_warehouse_of_the_older_layout_is_brought_to_the_current_one(
     with duckdb.connect(str(path)) as con:
         con.execute("alter table staging.deliveries add column headers varchar")
         con.execute("alter table staging.quarantine drop column headers")
-        for table in sql.CORE_ENTITIES:
+        for table in CORE_ENTITIES:
             con.execute(f"alter table core.{table}_history add column payload json")
         con.execute("delete from ops.model_state")  # a full core pass over the old tables
         build(con, world.raw_dir)
@@ -184,7 +188,7 @@ def test_same_version_twice_is_one_history_row(tmp_path: Path) -> None:
 def test_every_core_table_exists_before_any_data(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         build(con, tmp_path / "no-raw-yet")
-        for table in sql.CORE_ENTITIES:
+        for table in CORE_ENTITIES:
             assert con.execute(f"select count(*) from core.{table}").fetchone() == (0,)
 
 
@@ -256,7 +260,7 @@ def test_a_batch_with_nothing_for_core_changes_nothing_and_skips_nothing(tmp_pat
         assert con.execute("select reason from staging.quarantine").fetchall() == [
             ("invalid_json",)
         ]
-        assert models.watermark(con, "core") == 2
+        assert _db.watermark(con, "core") == 2
         assert con.execute("select status from core.orders").fetchall() == [("ACCEPTED",)]
         seal([good], raw, "t", 3)
         build(con, raw)

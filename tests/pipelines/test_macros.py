@@ -6,7 +6,7 @@ from datetime import date
 
 import duckdb
 
-from pipelines import sql
+from pipelines import _sql as sql
 
 
 def test_utc_day_is_the_utc_calendar_day() -> None:

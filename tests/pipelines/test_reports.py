@@ -10,8 +10,9 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from pipelines import reports, sql
-from pipelines.finance_models import build_finance
+from pipelines import _sql as sql
+from pipelines.finance import reports
+from pipelines.finance.build import build_finance
 from pipelines.resources import FinanceSettings
 
 from .handmade import Bag, Order, World

@@ -20,9 +20,16 @@ import pytest
 
 from ingest.records import RawRecord, header_fields
 from ingest.sealer import seal
-from pipelines import checks, comments, models, sql
-from pipelines.finance_models import build_finance
+from pipelines import _catalog
+from pipelines import _sql as sql
+from pipelines.core import build as core_build
+from pipelines.core import checks as core_checks
+from pipelines.core.entities import CORE_ENTITIES
+from pipelines.finance.build import build_finance
+from pipelines.ops import build as ops_build
 from pipelines.resources import FinanceSettings, Warehouse
+from pipelines.staging import build as staging_build
+from pipelines.staging import checks as staging_checks
 from warehouse_files import layout
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "violet"
@@ -33,7 +40,7 @@ AS_OF = "2026-11-20T00:00:00+00:00"
 DUPLICATE = "__duplicate_key__"
 DROP = object()
 
-TABLES = [f"core.{t}" for t in sql.CORE_ENTITIES] + [f"core.{t}_history" for t in sql.CORE_ENTITIES]
+TABLES = [f"core.{t}" for t in CORE_ENTITIES] + [f"core.{t}_history" for t in CORE_ENTITIES]
 FINANCE = ["finance.order_payments", "finance.bag_settlements", "finance.merchant_balances"]
 
 
@@ -267,11 +274,11 @@ def build(root: Path, records: list[RawRecord], **load: Any) -> duckdb.DuckDBPyC
     raw = layout.raw_dir(root)
     seal(records, raw, "t", 1)
     con = duckdb.connect(str(root / "w.duckdb"))
-    result = models.load_staging(con, raw, **load)
+    result = staging_build.load_staging(con, raw, **load)
     assert result.files == 1
     assert not result.pending_files
-    models.build_core(con)
-    models.build_ops(con)
+    core_build.build_core(con)
+    ops_build.build_ops(con)
     build_finance(con, FinanceSettings(as_of=AS_OF))
     return con
 
@@ -279,7 +286,10 @@ def build(root: Path, records: list[RawRecord], **load: Any) -> duckdb.DuckDBPyC
 def blocking_failures(con: duckdb.DuckDBPyConnection) -> list[str]:
     warehouse = Warehouse(data_dir="/nonexistent")
     failed = []
-    for spec, evaluate in [*checks.CORE_CHECKS, (checks.EVENTS_UNIQUE, checks._events_unique)]:
+    for spec, evaluate in [
+        *core_checks.CORE_CHECKS,
+        (staging_checks.EVENTS_UNIQUE, staging_checks._events_unique),
+    ]:
         if spec.blocking and not evaluate(con, warehouse).passed:
             failed.append(f"{spec.asset_key.to_user_string()}:{spec.name}")
     return failed
@@ -307,7 +317,7 @@ def loaded(
             raw = root / f"raw-{i}"
             seal([record(case.topic, case.body, f"odd-{case.name}", i)], raw, "t", i + 1)
             try:
-                models.load_staging(con, raw)
+                staging_build.load_staging(con, raw)
             except duckdb.Error as e:
                 failed[case.name] = str(e).splitlines()[0]
         yield con, failed
@@ -418,7 +428,7 @@ def test_core_casts_never_raise_on_what_an_older_door_let_through(tmp_path: Path
     raw = layout.raw_dir(tmp_path)
     seal(_good_records(), raw, "t", 1)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        models.load_staging(con, raw)
+        staging_build.load_staging(con, raw)
         odd = {
             "ORDER_UPDATED": changed(
                 ORD,
@@ -440,8 +450,8 @@ def test_core_casts_never_raise_on_what_an_older_door_let_through(tmp_path: Path
                 "update staging.events set payload = ?::json where delivery_id = ?",
                 [body.decode(), f"good-{topic}"],
             )
-        models.build_core(con)
-        models.build_ops(con)
+        core_build.build_core(con)
+        ops_build.build_ops(con)
         build_finance(con, FinanceSettings(as_of=AS_OF))
         assert blocking_failures(con) == []
 
@@ -553,7 +563,7 @@ def test_the_fast_checks_pass_nothing_the_exact_checks_reject(tmp_path: Path) ->
     raw = layout.raw_dir(tmp_path)
     seal(records, raw, "t", 1)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        models.load_staging(con, raw)
+        staging_build.load_staging(con, raw)
         rows = con.execute(EXACT).fetchall()
     assert len(rows) == len(records) > 1000
     differ = [(d, (qr, qd), (r, x)) for d, qr, qd, r, x in rows if (qr, qd) != (r or None, x)]
@@ -564,10 +574,10 @@ def test_the_fast_checks_pass_nothing_the_exact_checks_reject(tmp_path: Path) ->
 
 
 def test_every_reason_is_documented_in_the_quarantine_comment_and_model() -> None:
-    described = comments.COLUMNS["reason"]
+    described = _catalog.describe("staging", "quarantine", "reason") or ""
     header = QUARANTINE_SQL.read_text()
     for reason in [*REASONS, "invalid_json", "missing_topic", "unknown_topic", "wrong_shape"]:
         assert reason in described, reason
         assert reason in header, reason
-    assert comments.describe("staging", "quarantine", "detail")
-    assert comments.describe("staging", "deliveries", "quarantine_detail")
+    assert _catalog.describe("staging", "quarantine", "detail")
+    assert _catalog.describe("staging", "deliveries", "quarantine_detail")

@@ -12,7 +12,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines import sensors, stale_runs
+from pipelines import _stale_runs as stale_runs
+from pipelines import sensors
 
 from .conftest import World
 from .test_dagster import copy_raw

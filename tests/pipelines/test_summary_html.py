@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import summary_html
-from pipelines.finance_models import build_finance
+from pipelines.finance import summary_html
+from pipelines.finance.build import build_finance
 
 from .conftest import WORLD, at_end
 

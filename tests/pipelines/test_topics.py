@@ -17,8 +17,13 @@ import pytest
 
 from ingest.records import RawRecord, header_fields
 from ingest.sealer import seal
-from pipelines import checks, comments, models
+from pipelines import _catalog
+from pipelines._checks import RunEvaluate
+from pipelines.core import build as core_build
+from pipelines.ops import build as ops_build
 from pipelines.resources import Warehouse
+from pipelines.staging import build as staging_build
+from pipelines.staging import checks as staging_checks
 from tests.support import Server, make_delivery
 from warehouse_files import layout
 
@@ -160,13 +165,13 @@ def record(topic: str | None, body: bytes, event_id: str, i: int, **headers: str
 
 
 def result_of(
-    evaluate: checks.RunEvaluate, con: duckdb.DuckDBPyConnection, run_id: str
+    evaluate: RunEvaluate, con: duckdb.DuckDBPyConnection, run_id: str
 ) -> dg.AssetCheckResult:
     return evaluate(con, Warehouse(data_dir="/nonexistent"), run_id)
 
 
-def by_name(name: str) -> checks.RunEvaluate:
-    return next(evaluate for spec, evaluate in checks.STAGING_CHECKS if spec.name == name)
+def by_name(name: str) -> RunEvaluate:
+    return next(evaluate for spec, evaluate in staging_checks.STAGING_CHECKS if spec.name == name)
 
 
 def meta(result: dg.AssetCheckResult, key: str) -> Any:
@@ -196,7 +201,7 @@ def test_fixtures_are_the_documented_payloads_one_per_topic() -> None:
 
 def test_staging_topics_are_exactly_the_documented_ones(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        models.load_staging(con, tmp_path / "no-raw")
+        staging_build.load_staging(con, tmp_path / "no-raw")
         rows = con.execute(
             "select topic, entity, canonical_topic, documented from staging.topics"
         ).fetchall()
@@ -225,9 +230,9 @@ def test_every_documented_topic_through_the_real_server_is_modeled_as_its_entity
     srv.stop()
 
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        models.load_staging(con, layout.raw_dir(data_dir), run_id="run-1")
-        models.build_core(con)
-        models.build_ops(con)
+        staging_build.load_staging(con, layout.raw_dir(data_dir), run_id="run-1")
+        core_build.build_core(con)
+        ops_build.build_ops(con)
         assert con.execute("select topic, reason from staging.quarantine").fetchall() == []
         events = {
             d: (t, e, i)
@@ -262,8 +267,8 @@ def test_every_documented_topic_through_the_real_server_is_modeled_as_its_entity
         undocumented = result_of(by_name("undocumented_topics"), con, "run-1")
         quarantine = result_of(by_name("quarantine_rate"), con, "run-1")
         # Every staging and ops table and column is described (core and finance: theirs).
-        comments.apply(con, ("staging", "ops"))
-        assert [m for m in comments.missing(con) if m.startswith(("staging.", "ops."))] == []
+        _catalog.apply(con, ("staging", "ops"))
+        assert [m for m in _catalog.missing(con) if m.startswith(("staging.", "ops."))] == []
         uncommented = con.execute(
             "select table_name, column_name from duckdb_columns() "
             "where schema_name in ('staging', 'ops') and comment is null"
@@ -306,9 +311,9 @@ def test_new_names_of_a_known_family_are_modeled_and_reported_others_quarantined
         records.append(record(topic, fixture("ORDER_UPDATED"), f"none-{topic}", 100 + j))
     seal(records, raw, "t", 1)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        models.load_staging(con, raw, run_id="run-1")
-        models.build_core(con)
-        models.build_ops(con)
+        staging_build.load_staging(con, raw, run_id="run-1")
+        core_build.build_core(con)
+        ops_build.build_ops(con)
         quarantined = dict(
             con.execute("select delivery_id, reason from staging.quarantine").fetchall()
         )
@@ -441,20 +446,20 @@ def test_ops_topics_kept_incrementally_equals_a_recount(tmp_path: Path, order: s
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         for segment, records in segments:
             seal(records, raw, "t", segment)
-            models.load_staging(con, raw, run_id=f"run-{segment}")
-            models.build_core(con)
-            models.build_ops(con)
+            staging_build.load_staging(con, raw, run_id=f"run-{segment}")
+            core_build.build_core(con)
+            ops_build.build_ops(con)
             assert _differs_from_recount(con) == []
         incremental = con.execute("select * from ops.topics order by topic").fetchall()
         # Running again adds nothing; losing ops' watermark counts nothing twice.
-        models.build_ops(con)
+        ops_build.build_ops(con)
         assert con.execute("select * from ops.topics order by topic").fetchall() == incremental
         con.execute("delete from ops.model_state where model = 'ops'")
-        models.build_ops(con)
+        ops_build.build_ops(con)
         assert con.execute("select * from ops.topics order by topic").fetchall() == incremental
     with duckdb.connect(str(tmp_path / "scratch.duckdb")) as con:
-        models.load_staging(con, raw)
-        models.build_ops(con)
+        staging_build.load_staging(con, raw)
+        ops_build.build_ops(con)
         assert con.execute("select * from ops.topics order by topic").fetchall() == incremental
     rows = {r[0]: r for r in incremental}
     assert set(rows) == {
@@ -480,13 +485,13 @@ def test_an_older_warehouse_gains_topic_documented_and_ops_topics(tmp_path: Path
     seal(files[0], raw, "t", 1)
     path = tmp_path / "w.duckdb"
     with duckdb.connect(str(path)) as con:
-        models.load_staging(con, raw)
-        models.build_ops(con)
+        staging_build.load_staging(con, raw)
+        ops_build.build_ops(con)
         con.execute("alter table staging.deliveries drop column topic_documented")
         con.execute("drop table ops.topics")
         seal(files[1], raw, "t", 2)
-        models.load_staging(con, raw)
-        models.build_ops(con)
+        staging_build.load_staging(con, raw)
+        ops_build.build_ops(con)
         assert _differs_from_recount(con) == []
         nulls = con.execute(
             "select count(*) from staging.deliveries where topic_documented is null"
@@ -503,10 +508,10 @@ def test_quarantine_rate_names_the_pairs_new_in_this_run(tmp_path: Path) -> None
     rate = by_name("quarantine_rate")
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         seal(files[0], raw, "t", 1)
-        models.load_staging(con, raw, run_id="run-1")
+        staging_build.load_staging(con, raw, run_id="run-1")
         first = result_of(rate, con, "run-1")
         seal(files[1], raw, "t", 2)
-        models.load_staging(con, raw, run_id="run-2")
+        staging_build.load_staging(con, raw, run_id="run-2")
         second = result_of(rate, con, "run-2")
         nothing = result_of(rate, con, "run-3")  # a run that loaded nothing
     assert meta(first, "new_in_run") == [{"reason": "wrong_shape", "topic": "ORDER_ARCHIVED"}]

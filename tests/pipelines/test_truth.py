@@ -9,7 +9,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import sql
+from pipelines.core.entities import CORE_ENTITIES
 
 from .conftest import World
 
@@ -42,7 +42,7 @@ COMPARED = {
 
 
 def test_every_entity_is_compared() -> None:
-    assert set(COMPARED) == set(sql.CORE_ENTITIES)
+    assert set(COMPARED) == set(CORE_ENTITIES)
 
 
 @pytest.mark.parametrize("table", sorted(COMPARED))
@@ -118,7 +118,7 @@ def test_retries_and_resends_are_classified(world: World, built: Path) -> None:
 
 def test_every_history_has_one_current_version_per_id(built: Path) -> None:
     with duckdb.connect(str(built), read_only=True) as con:
-        for table in sql.CORE_ENTITIES:
+        for table in CORE_ENTITIES:
             bad = con.execute(
                 f"select count(*) from (select id from core.{table}_history group by id "
                 "having count_if(is_current) <> 1)"
@@ -166,7 +166,7 @@ def test_each_history_has_one_row_per_distinct_version_sent(
     assert versions == expected
 
 
-@pytest.mark.parametrize("table", sql.CORE_ENTITIES)
+@pytest.mark.parametrize("table", CORE_ENTITIES)
 def test_current_payload_is_the_current_versions_json(built: Path, table: str) -> None:
     """History rows are typed only; current rows carry the JSON of their version: its id, and
     (bag lines aside: they have no clock of their own) its date_last_modified."""

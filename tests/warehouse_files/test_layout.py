@@ -12,8 +12,9 @@ import duckdb
 
 from ingest import sealer, wal
 from ingest.settings import Settings
-from pipelines import models, sensors
+from pipelines import sensors
 from pipelines.resources import Warehouse
+from pipelines.staging import build as models
 from simulator.write import raw_dir_of
 from tests.support import logrec
 from warehouse_files import layout

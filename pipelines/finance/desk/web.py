@@ -2,7 +2,7 @@
 
 Server-rendered HTML (Starlette + Jinja2, no JavaScript build): the working queue from the
 published snapshot with filters (kind, currency, merchant, owner, status, age) sorted by money at
-stake, one exception with its history, and forms for every action (pipelines/desk.py). It reads
+stake, one exception with its history, and forms for every action (store.py). It reads
 only analytics.duckdb (read-only: it never waits for a run nor blocks one) and writes only the
 desk's own store; actions show in the queue from the next run on, and in the exception's history
 at once.
@@ -28,16 +28,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pipelines import desk
-from pipelines.finance_models import parse_as_of
-from pipelines.reports import money
+from pipelines.finance.build import parse_as_of
+from pipelines.finance.desk import store as desk
+from pipelines.finance.reports import money
 
 COOKIE = "violet_desk_token"
 FILTERS = ("kind", "currency", "merchant_id", "owner", "status")
 
 
 _ENV = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates" / "desk"),
+    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
 

@@ -7,18 +7,21 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import catalog, comments, desk, finance_models, models, reports, summary_html
-from pipelines.core import CURRENT, HISTORY
-from pipelines.resources import FinanceSettings, Warehouse
-from pipelines.staging import POOL
+from pipelines import _catalog, catalog
+from pipelines._db import scalar
+from pipelines.core.assets import CURRENT, HISTORY
+from pipelines.finance import reports, summary_html
+from pipelines.finance.build import MARTS, build_finance
+from pipelines.finance.desk import store as desk
+from pipelines.resources import POOL, FinanceSettings, Warehouse
 
-KEYS = {t: dg.AssetKey(["finance", t]) for t in finance_models.MARTS}
+KEYS = {t: dg.AssetKey(["finance", t]) for t in MARTS}
 
 
 @dg.multi_asset(
     # Each mart depends on the tables its SQL reads (lineage.py), not on all of core.
     specs=[
-        comments.table_spec(
+        _catalog.table_spec(
             key, deps=catalog.deps(key, [*CURRENT.values(), *HISTORY.values(), *KEYS.values()])
         )
         for key in KEYS.values()
@@ -39,11 +42,11 @@ def _build(
     context: AssetExecutionContext, warehouse: Warehouse, finance: FinanceSettings
 ) -> Iterator[dg.MaterializeResult[None]]:
     with warehouse.connection() as con:
-        result = finance_models.build_finance(con, finance, desk.path(warehouse.root))
-        comments.apply(con, ("finance",))
+        result = build_finance(con, finance, desk.path(warehouse.root))
+        _catalog.apply(con, ("finance",))
         rows = {
-            t: models.scalar(con, f"select count(*) from finance.{t}")  # noqa: S608
-            for t in finance_models.MARTS
+            t: scalar(con, f"select count(*) from finance.{t}")  # noqa: S608
+            for t in MARTS
         }
         summary = reports.summarize(con)
         merchants = con.execute(

@@ -14,7 +14,8 @@ import threading
 import time
 from pathlib import Path
 
-from pipelines import comments, sql, storage
+from pipelines import _catalog, storage
+from pipelines import _sql as sql
 from pipelines.resources import Warehouse
 from warehouse_files.durable import fsync_dir, fsync_file
 
@@ -42,7 +43,7 @@ def publish(warehouse: Warehouse) -> int:
     tmp.unlink(missing_ok=True)
     wal = warehouse.database.with_name(warehouse.database.name + ".wal")
     with warehouse.connection() as con:
-        comments.apply(con, sql.SCHEMAS)
+        _catalog.apply(con, sql.SCHEMAS)
         con.execute("checkpoint")
         row = con.execute("select current_database()").fetchone()
         assert row is not None

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pipelines import queue_history
-from pipelines.reports import money
+from pipelines.finance import queue_history
+from pipelines.finance.reports import money
 from warehouse_files.durable import fsync_dir, fsync_file
 
 FILE = "summary.html"
@@ -80,7 +80,7 @@ class Chart:
 
 def ageing(con: duckdb.DuckDBPyConnection) -> list[Chart]:
     """One stacked bar chart per currency: x the age bucket, the stack its kinds."""
-    from pipelines.finance_models import KINDS
+    from pipelines.finance.build import KINDS
 
     colours = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(KINDS)}
     by_currency: dict[str, list[tuple[str, int, int, int]]] = {}
@@ -140,7 +140,7 @@ def trend(con: duckdb.DuckDBPyConnection) -> Chart | None:
 
 
 def render(con: duckdb.DuckDBPyConnection, as_of: datetime) -> str:
-    from pipelines.finance_models import KINDS
+    from pipelines.finance.build import KINDS
 
     return _ENV.get_template("summary.html").render(
         as_of=as_of.isoformat(),

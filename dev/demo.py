@@ -2,7 +2,7 @@
 
     python -m pipelines demo [--orders 2000] [--seed 1] [--port 8080]
 
-Works in its own directory, data/demo (VIOLET_DEMO_DIR), emptied first (pipelines/demo_dir.py):
+Works in its own directory, data/demo (VIOLET_DEMO_DIR), emptied first (dev/demo_dir.py):
 never the user's ./data. Starts the ingest service, sends a simulated day that ends at this
 moment over HTTP with the simulator's `send`, stops the service (which seals every log segment
 into Parquet), materializes every asset headlessly (recorded in <demo>/dagster_home, so the run
@@ -22,9 +22,11 @@ from pathlib import Path
 import duckdb
 import httpx
 
+from dev import demo_dir
 from ingest.probe import NotReady, wait_ready
-from pipelines import demo_dir, sql
-from pipelines.finance_models import queue
+from pipelines.core.entities import CORE_ENTITIES
+from pipelines.finance.build import queue
+from pipelines.headless import materialize, prepare_environment
 from simulator.options import Options, ending_now
 from simulator.truth import write_truth
 
@@ -64,8 +66,6 @@ def _injected(data_dir: Path, options: Options) -> Counter[tuple[object, ...]]:
 
 
 def run(orders: int, seed: int, port: int) -> int:
-    from pipelines.__main__ import materialize, prepare_environment
-
     try:
         os.environ["VIOLET_DATA_DIR"] = str(demo_dir.fresh(demo_dir.demo_dir()))
     except demo_dir.NotADemoDirectory as exc:
@@ -142,7 +142,7 @@ def run(orders: int, seed: int, port: int) -> int:
         print(f"deliveries in the warehouse:                   {count('staging.deliveries'):,}")
         print(f"unique logical events:                         {count('staging.events'):,}")
         print(f"quarantined deliveries:                        {count('staging.quarantine'):,}")
-        for table in sql.CORE_ENTITIES:
+        for table in CORE_ENTITIES:
             print(f"  core.{table:<28} {count('core.' + table):>10,} rows")
         print()
         found = _finance_summary(con)

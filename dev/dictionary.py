@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines import lineage
+from pipelines._sql import SCHEMAS
 from pipelines.catalog import COLUMNS_FILE
-from pipelines.sql import SCHEMAS
 
 ROOT = Path(__file__).resolve().parent.parent
 DICTIONARY_FILE = ROOT / "docs" / "dictionary.md"

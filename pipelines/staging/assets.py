@@ -5,17 +5,19 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, models, snapshot
-from pipelines.resources import Warehouse
+from pipelines import _catalog
+from pipelines._db import scalar
+from pipelines.publish import snapshot
+from pipelines.resources import POOL, Warehouse
+from pipelines.staging.build import load_all
 
 STAGING_TABLES = ("deliveries", "events", "quarantine")
 KEYS = {t: dg.AssetKey(["staging", t]) for t in STAGING_TABLES}
 LEDGER = dg.AssetKey(["ops", "loaded_files"])
-POOL = "warehouse"
 
 
 @dg.multi_asset(
-    specs=[comments.table_spec(k) for k in [*KEYS.values(), LEDGER]],
+    specs=[_catalog.table_spec(k) for k in [*KEYS.values(), LEDGER]],
     pool=POOL,
     can_subset=False,
 )
@@ -23,22 +25,22 @@ def staging_load(
     context: AssetExecutionContext, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult[None]]:
     """Load raw files missing from ops.loaded_files into staging (one transaction)."""
-    # The snapshots the last publishes replaced are deleted meanwhile (see snapshot.py).
+    # The snapshots the last publishes replaced are deleted meanwhile (publish/snapshot.py).
     snapshot.reap_in_background(warehouse)
     with warehouse.connection() as con:
-        batches = models.load_all(
+        batches = load_all(
             con,
             warehouse.raw_dir,
             context.run.run_id,
             warehouse.load_batch_bytes,
             warehouse.future_tolerance,
         )
-        comments.apply(con, ("staging", "ops"))
+        _catalog.apply(con, ("staging", "ops"))
         counts = {
-            t: models.scalar(con, f"select count(*) from staging.{t}")  # noqa: S608 - fixed names
+            t: scalar(con, f"select count(*) from staging.{t}")  # noqa: S608 - fixed names
             for t in STAGING_TABLES
         }
-        files = models.scalar(con, "select count(*) from ops.loaded_files")
+        files = scalar(con, "select count(*) from ops.loaded_files")
         by_reason = con.execute(
             "select reason, count(*) from staging.quarantine group by 1 order by 2 desc"
         ).fetchall()

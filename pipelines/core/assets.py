@@ -5,18 +5,20 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import comments, models, sql
-from pipelines.resources import Warehouse
-from pipelines.staging import KEYS as STAGING
-from pipelines.staging import POOL
+from pipelines import _catalog
+from pipelines._db import scalar
+from pipelines.core.build import build_core
+from pipelines.core.entities import CORE_ENTITIES
+from pipelines.resources import POOL, Warehouse
+from pipelines.staging.assets import KEYS as STAGING
 
-CURRENT = {t: dg.AssetKey(["core", t]) for t in sql.CORE_ENTITIES}
-HISTORY = {t: dg.AssetKey(["core", f"{t}_history"]) for t in sql.CORE_ENTITIES}
+CURRENT = {t: dg.AssetKey(["core", t]) for t in CORE_ENTITIES}
+HISTORY = {t: dg.AssetKey(["core", f"{t}_history"]) for t in CORE_ENTITIES}
 
 
 @dg.multi_asset(
     specs=[
-        comments.table_spec(k, deps=[STAGING["events"]])
+        _catalog.table_spec(k, deps=[STAGING["events"]])
         for k in [*CURRENT.values(), *HISTORY.values()]
     ],
     pool=POOL,
@@ -27,14 +29,14 @@ def core_entities(
 ) -> Iterator[dg.MaterializeResult[None]]:
     """Merge new events into every entity's history; current state = newest version."""
     with warehouse.connection() as con:
-        result = models.build_core(con)
-        comments.apply(con, ("core",))
+        result = build_core(con)
+        _catalog.apply(con, ("core",))
         rows = {
-            name: models.scalar(con, f"select count(*) from core.{name}")  # noqa: S608
-            for name in [*sql.CORE_ENTITIES, *(f"{t}_history" for t in sql.CORE_ENTITIES)]
+            name: scalar(con, f"select count(*) from core.{name}")  # noqa: S608
+            for name in [*CORE_ENTITIES, *(f"{t}_history" for t in CORE_ENTITIES)]
         }
     context.log.info(f"{result.changed_events} changed events")
-    for table in sql.CORE_ENTITIES:
+    for table in CORE_ENTITIES:
         yield dg.MaterializeResult(
             asset_key=CURRENT[table],
             metadata={"dagster/row_count": rows[table], "versions_in_run": result.versions[table]},

@@ -1,65 +1,41 @@
-"""SQL models live in sql/<layer>/<table>.sql; this module finds and runs them."""
+"""Helpers every build step shares: one transaction per step, scalars, watermarks in
+ops.model_state, and tables created (and migrated) from the shape of a SELECT."""
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import duckdb
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-SCHEMAS = ("staging", "core", "finance", "ops")
-CORE_ENTITIES = (
-    "orders",
-    "bags",
-    "bag_skus",
-    "payment_transactions",
-    "transfers",
-    "merchants",
-    "offers",
-    "collections",
-    "syncs",
-    "payout_accounts",
-)
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One step's statements, committed together or not at all."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
 
 
-@cache
-def text(layer: str, name: str) -> str:
-    return (SQL_DIR / layer / f"{name}.sql").read_text()
+def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None = None) -> int:
+    row = con.execute(query, params or []).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
-def body(layer: str, name: str) -> str:
-    """A model's SELECT, without its leading comment lines, for use inside other SQL."""
-    lines = text(layer, name).splitlines()
-    return "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip()
+def watermark(con: duckdb.DuckDBPyConnection, model: str) -> int:
+    return scalar(con, "select max(batch_id) from ops.model_state where model = ?", [model])
 
 
-BUILD_MARKER = "-- build:"
-# Models whose table definition comes before their incremental build statements.
-INCREMENTAL = (
-    ("ops", "loaded_files"),
-    ("staging", "topics"),
-    ("staging", "deliveries"),
-    ("staging", "quarantine"),
-    ("staging", "events"),
-    ("ops", "event_counts"),
-    ("ops", "delivery_lag"),
-    ("finance", "exception_log"),
-)
-
-
-def _split(layer: str, name: str) -> tuple[str, str]:
-    definition, marker, rest = text(layer, name).partition(BUILD_MARKER)
-    return definition, rest.partition("\n")[2] if marker else ""
-
-
-def run(con: duckdb.DuckDBPyConnection, layer: str, name: str, **subst: str) -> None:
-    """Run a model's build statements (its whole file if it has no build marker)."""
-    definition, build = _split(layer, name)
-    query = build or definition
-    for key, value in subst.items():
-        query = query.replace("{" + key + "}", value)
-    con.execute(query)
+def set_watermark(con: duckdb.DuckDBPyConnection, model: str, batch_id: int) -> None:
+    con.execute("delete from ops.model_state where model = ?", [model])
+    con.execute(
+        "insert into ops.model_state values (?, ?, ?)", [model, batch_id, datetime.now(UTC)]
+    )
 
 
 # Large JSON columns: zstd writes them ~2x faster than DuckDB's default string compression
@@ -122,13 +98,3 @@ def create_table_as(
     for column, kind in columns:
         if column not in have:
             con.execute(f'alter table {table} add column "{column}" {kind}')
-
-
-def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Schemas, macros and every incremental table's definition: idempotent, cheap, run at the
-    start of every step so that each step works on a new or an existing warehouse."""
-    for schema in SCHEMAS:
-        con.execute(f"create schema if not exists {schema}")
-    con.execute((SQL_DIR / "macros.sql").read_text())
-    for layer, name in INCREMENTAL:
-        con.execute(_split(layer, name)[0])

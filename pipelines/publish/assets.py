@@ -2,13 +2,14 @@
 
 import dagster as dg
 
-from pipelines import catalog, snapshot
-from pipelines.core import CURRENT, HISTORY
-from pipelines.finance import KEYS as FINANCE
-from pipelines.ops import KEYS as OPS
-from pipelines.resources import Warehouse
-from pipelines.staging import KEYS as STAGING
-from pipelines.staging import LEDGER, POOL
+from pipelines import catalog
+from pipelines.core.assets import CURRENT, HISTORY
+from pipelines.finance.assets import KEYS as FINANCE
+from pipelines.ops.assets import KEYS as OPS
+from pipelines.publish import snapshot
+from pipelines.resources import POOL, Warehouse
+from pipelines.staging.assets import KEYS as STAGING
+from pipelines.staging.assets import LEDGER
 
 SNAPSHOT = dg.AssetKey(["publish", "analytics_snapshot"])
 

@@ -15,8 +15,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines import desk, queue_history, sql
-from pipelines.models import scalar, transaction
+from pipelines import _sql as sql
+from pipelines._db import drop_temp, scalar, transaction
+from pipelines.finance import queue_history
+from pipelines.finance.desk import store as desk
 from pipelines.resources import FinanceSettings
 
 MARTS = (
@@ -112,7 +114,7 @@ def build_finance(
     desk_store: Path | None = None,
 ) -> FinanceResult:
     """Rebuild the finance marts from core at as_of, fold the exceptions into the log, and the
-    finance desk's actions (pipelines/desk.py; none when `desk_store` is None) into both."""
+    finance desk's actions (finance/desk/store.py; none when `desk_store` is None) into both."""
     settings = settings or FinanceSettings()
     sql.prepare(con)
     con.execute((sql.SQL_DIR / "finance" / "_macros.sql").read_text())
@@ -141,5 +143,5 @@ def build_finance(
         sql.run(con, "finance", "exceptions")
         result.open = scalar(con, "select count(*) from finance.exceptions")
         queue_history.append(con, result)  # the HTML summary's trend (pipelines/summary_html.py)
-        sql.drop_temp(con)
+        drop_temp(con)
     return result

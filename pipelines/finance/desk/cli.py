@@ -11,7 +11,7 @@
     finance reopen EX-...
 
 Exceptions are read from the published snapshot (analytics.duckdb, read-only: this never waits
-for a run nor blocks one); actions go to the desk's own store (pipelines/desk.py) and show in
+for a run nor blocks one); actions go to the desk's own store (store.py) and show in
 finance.exceptions from the next run on. `--as NAME` (or VIOLET_DESK_USER) says who acts.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import desk
-from pipelines.finance_models import parse_as_of
+from pipelines.finance.build import parse_as_of
+from pipelines.finance.desk import store as desk
 
 QUEUE = """
 select exception_id, status, kind, severity, currency, amount_minor, coalesce(owner, '') as owner,

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import duckdb
 
-from pipelines.finance import KEYS
-from pipelines.finance_models import KINDS
+from pipelines.finance.assets import KEYS
+from pipelines.finance.build import KINDS
 from pipelines.resources import Warehouse
 
 Evaluate = Callable[[duckdb.DuckDBPyConnection], dict[str, int]]

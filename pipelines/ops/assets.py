@@ -5,17 +5,18 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import catalog, comments, models
-from pipelines.resources import Warehouse
-from pipelines.staging import KEYS as STAGING
-from pipelines.staging import POOL
+from pipelines import _catalog, catalog
+from pipelines._db import scalar
+from pipelines.ops.build import build_ops
+from pipelines.resources import POOL, Warehouse
+from pipelines.staging.assets import KEYS as STAGING
 
 KEYS = {t: dg.AssetKey(["ops", t]) for t in ("event_counts", "delivery_lag", "topics")}
 
 
 @dg.multi_asset(
     specs=[
-        comments.table_spec(key, deps=catalog.deps(key, STAGING.values())) for key in KEYS.values()
+        _catalog.table_spec(key, deps=catalog.deps(key, STAGING.values())) for key in KEYS.values()
     ],
     pool=POOL,
     can_subset=False,
@@ -26,10 +27,10 @@ def ops_health(
     """Event counts and delivery lag per topic and day, for the days new deliveries touched;
     topics seen, from the new deliveries."""
     with warehouse.connection() as con:
-        days = models.build_ops(con)
-        comments.apply(con, ("ops",))
+        days = build_ops(con)
+        _catalog.apply(con, ("ops",))
         rows = {
-            t: models.scalar(con, f"select count(*) from ops.{t}")  # noqa: S608
+            t: scalar(con, f"select count(*) from ops.{t}")  # noqa: S608
             for t in KEYS
         }
         totals = con.execute(

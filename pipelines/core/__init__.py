@@ -1,0 +1,1 @@
+"""Core: the current state and the full history of every Violet entity."""

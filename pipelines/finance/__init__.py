@@ -1,0 +1,1 @@
+"""Finance: reconciliation marts, the exceptions queue, its exports and the finance desk."""

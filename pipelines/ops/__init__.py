@@ -1,0 +1,1 @@
+"""Ops: pipeline health for the people who run it (counts, lag, topics)."""

@@ -1,0 +1,1 @@
+"""Staging: raw Parquet files not yet in the ledger -> deliveries, events, quarantine."""

@@ -1,0 +1,20 @@
+-- The definition of staging.events: created when missing, and the tables of warehouses
+-- made by earlier versions migrated (idempotent). Its grain and build: events.sql.
+create table if not exists staging.events (
+    event_key varchar,
+    delivery_id varchar,
+    topic varchar,
+    entity varchar,
+    entity_id bigint,
+    date_last_modified timestamptz,
+    received_at timestamptz,
+    ingest_instance varchar,
+    sequence bigint,
+    payload json using compression zstd,
+    quarantine_reason varchar,
+    n_deliveries bigint,
+    n_retries bigint,
+    n_resends bigint,
+    last_received_at timestamptz,
+    batch_id bigint
+);
