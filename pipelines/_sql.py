@@ -35,6 +35,7 @@ DEFINITIONS = (
     ("ops", "delivery_lag"),
     ("ops", "topics"),
     ("finance", "exception_log"),
+    ("finance", "queue_history"),
 )
 DEFINED = (*DEFINITIONS, ("ops", "model_state"))
 

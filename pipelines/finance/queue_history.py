@@ -8,15 +8,7 @@ from typing import Protocol
 
 import duckdb
 
-CREATE = """
-create table if not exists finance.queue_history (
-    as_of timestamptz,
-    recorded_at timestamptz,
-    open_exceptions bigint,
-    new_in_run bigint,
-    resolved_in_run bigint
-)
-"""
+from pipelines import _sql as sql
 
 
 class RunCounts(Protocol):
@@ -31,7 +23,7 @@ class RunCounts(Protocol):
 
 
 def append(con: duckdb.DuckDBPyConnection, run: RunCounts) -> None:
-    con.execute(CREATE)
+    con.execute(sql.text("finance", "queue_history.ddl"))  # an older warehouse has none
     con.execute(
         "insert into finance.queue_history values (?, now(), ?, ?, ?)",
         [run.as_of, run.open, run.opened, run.resolved],
@@ -40,7 +32,7 @@ def append(con: duckdb.DuckDBPyConnection, run: RunCounts) -> None:
 
 def last_runs(con: duckdb.DuckDBPyConnection, n: int = 30) -> list[tuple[object, int, int, int]]:
     """The newest `n` runs, oldest first: (as_of, open, new, resolved)."""
-    con.execute(CREATE)
+    con.execute(sql.text("finance", "queue_history.ddl"))  # an older warehouse has none
     rows = con.execute(
         "select as_of, open_exceptions, new_in_run, resolved_in_run from finance.queue_history "
         "order by recorded_at desc, as_of desc limit ?",
