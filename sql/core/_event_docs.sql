@@ -1,3 +1,9 @@
+-- grain: one row per event this core run reads; key: event_key.
+-- inputs: variable core_docs_source (the events to read: changed_events, or temp table
+--   source_events from _sources.sql); view/table changed_events; macro payment_transaction_shape
+--   (sql/macros.sql).
+-- outputs: temp table event_docs; temp views order_docs, entity_events, changed_docs and
+--   changed_entity_events.
 -- Every event this core run reads, in one pass over them (variable core_docs_source names the
 -- events to read: view/table changed_events, or temp table source_events), as temp table
 -- event_docs: an order event's JSON parsed once into typed fields (o), any

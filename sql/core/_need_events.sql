@@ -1,7 +1,7 @@
 -- grain: one row per event holding a current version whose payload is wanted; key: event_key.
--- Inputs: temp table cur_need (tbl, id, event_key); view/table changed_events; staging.events
+-- inputs: temp table cur_need (tbl, id, event_key); view/table changed_events; staging.events
 -- when variable core_need_all is true (some wanted event is not among the changed events).
--- Output: temp table need_events (event_key, entity, payload), read in one pass for every
+-- outputs: temp table need_events (event_key, entity, payload), read in one pass for every
 -- entity's current state (sql/core/<entity>.sql).
 create or replace temp table need_events as
 select e.event_key, e.entity, e.payload

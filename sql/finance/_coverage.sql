@@ -1,3 +1,7 @@
+-- grain: one row per (transfer, bag it covers); key: (transfer_id, bag_id).
+-- inputs: core.transfers, core.transfers_history, core.bags; temp table fin_refunds
+--   (_refunds.sql).
+-- outputs: temp tables fin_coverage and fin_batched_merchants.
 -- temp: one row per (transfer, bag it covers), from core.transfers.related_bags, with what the
 -- transfer should carry for the bag and its allocation.
 -- A bag's covering transfers are taken in the order they were created (bag_seq). To the first

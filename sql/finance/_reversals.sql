@@ -1,3 +1,7 @@
+-- grain: one row per refunded bag that a transfer had already paid; key: bag_id.
+-- inputs: core.transfers; temp tables fin_refunds, fin_coverage, fin_batched_merchants,
+--   fin_payments, fin_transfer_errors; variables as_of, reversal_grace.
+-- outputs: temp table fin_reversals.
 -- temp: one row per refunded bag that a transfer had already paid, and what became of the
 -- merchant money the refund takes back. The transfer is the newest one that moved money for the
 -- bag before the refund. Violet reverses a transfer only when it paid that bag alone, under

@@ -1,4 +1,7 @@
--- grain: one row per open exception (finance.exception_log rows not resolved by the data), the
+-- grain: one row per open exception; key: exception_id.
+-- inputs: finance.exception_log, finance.exception_actions; variable as_of.
+-- outputs: finance.exceptions (replaced).
+-- one row per open exception (finance.exception_log rows not resolved by the data), the
 -- queue finance works through, with the desk's workflow columns (status: open, acknowledged,
 -- snoozed or resolved_by_hand; see exception_log.sql). age_days = as_of - opened_at (when the
 -- problem began), in days.

@@ -1,6 +1,8 @@
--- grain: one row per merchant and currency (bags and transfers). Key: (merchant_id, currency).
--- Inputs: finance.bag_settlements, core.transfers (merchant_id derived in core), core.merchants,
--- core.payout_accounts, temp tables fin_coverage, fin_batched_merchants. What each merchant is
+-- grain: one row per merchant and currency; key: (merchant_id, currency).
+-- inputs: finance.bag_settlements, core.transfers, core.merchants, core.payout_accounts; temp
+--   tables fin_coverage, fin_batched_merchants.
+-- outputs: finance.merchant_balances (replaced).
+-- Bags and transfers; core.transfers' merchant_id is derived in core. What each merchant is
 -- owed, what was sent and taken back, and whether its payout account can receive money.
 --   expected_minor    = Σ bag_settlements.due_minor
 --   outstanding_minor = expected_minor - (transferred_minor - reversed_minor)

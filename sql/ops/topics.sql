@@ -1,6 +1,11 @@
--- grain: one row per topic name ever received (as sent; '(none)' for deliveries without an
--- X-Violet-Topic). Key: topic. What the name is (canonical spelling, entity, whether Violet
--- documents it: staging.topics / staging.topic_families), when it was first and last received,
+-- grain: one row per topic name ever received; key: topic.
+-- inputs: staging.deliveries, staging.topics, staging.topic_families, ops.event_counts,
+--   ops.topics; variables ops_since, topics_since.
+-- outputs: ops.topics rows of the topics loaded since the watermark, deleted and written again;
+--   temp tables topic_new, topic_new_events, topic_merged (scratch).
+-- A topic name as sent; '(none)' for deliveries without an X-Violet-Topic. What the name is
+-- (canonical spelling, entity, whether Violet documents it: staging.topics /
+-- staging.topic_families), when it was first and last received,
 -- its deliveries, unique logical events (quarantined or not), quarantined deliveries and their
 -- reasons. Kept incrementally: the deliveries loaded since ops' watermark (variable ops_since,
 -- as ops.event_counts) are added to the rows of their topics; every figure equals a recount
