@@ -66,7 +66,7 @@ set
     merchant_id = d.merchant_id,
     merchant_id_source = d.merchant_id_source,
     partially_sent = d.partially_sent,
-    reversal_failed_at = d.reversal_failed_at,
+    reversal_failed_at = d.reversal_failed_at
 from derived_transfers as d
 where d.id = t.id
     and (t.merchant_id is distinct from d.merchant_id

@@ -58,7 +58,7 @@ from (
     qualify row_number() over (
         partition by id, date_last_modified order by received_at desc, event_key desc
     ) = 1
-);
+) as newest;
 
 create or replace temp table v_pick_events as select distinct event_key from v_pick;
 

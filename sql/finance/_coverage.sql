@@ -134,9 +134,7 @@ select
     all_bags_known and not coalesce(currency_mixed, false)
         and transfer_minor not between transfer_expected_lo_minor and transfer_expected_hi_minor
         as amount_mismatch,
-from final
-
-;
+from final;
 
 -- Merchants paid in batches (scheduled transfers: a setting no webhook shows): those a transfer
 -- covering two or more of their bags has paid. Their bags wait for fulfilment and the next batch

@@ -63,7 +63,7 @@ final as (
             else coalesce(p.refund_reversal_minor, p.allocated_minor)
         end as reversal_minor,
         p.refund_kind = 'FULL' or p.refund_reversal_minor is not null as amount_exact,
-        exists (
+        exists(
             select 1 from fin_coverage as later
             where later.bag_id = p.bag_id and later.transfer_created_at > p.refunded_at
         ) as netted,

@@ -79,4 +79,3 @@ where w.exception_id = l.exception_id;
 create or replace table finance.exception_actions as
 select * from fin_actions
 order by action_id;
-

@@ -35,4 +35,4 @@ where resolved_at is null
 order by
     case severity when 'critical' then 0 when 'high' then 1 else 2 end,
     amount_minor desc,
-    exception_id
+    exception_id asc

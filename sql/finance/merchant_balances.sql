@@ -31,6 +31,7 @@ with bags as (
     where merchant_id is not null
     group by merchant_id, currency
 ),
+
 unallocated as (
     select t.merchant_id, t.currency, cast(sum(t.amount_minor) as bigint)
         as unallocated_transferred_minor
@@ -42,6 +43,7 @@ unallocated as (
         and t.merchant_id is not null
     group by all
 ),
+
 accounts as (
     -- The merchant's payout account: the active one if any, newest first.
     select
@@ -59,11 +61,13 @@ accounts as (
     where merchant_id is not null
     group by merchant_id
 ),
+
 merchant_currencies as (
     select merchant_id, currency from bags
     union
     select merchant_id, currency from unallocated
 )
+
 select
     k.merchant_id,
     m.merchant_name,

@@ -13,6 +13,7 @@ with bags as (
     from core.bags
     group by order_id
 ),
+
 refunds as (
     select
         order_id,
@@ -23,6 +24,7 @@ refunds as (
     from fin_refunds
     group by order_id
 )
+
 select
     o.id as order_id,
     o.currency,

@@ -42,7 +42,7 @@ from (
     from staging.deliveries
     where batch_id <= getvariable('topics_since')
         and event_key in (select event_key from topic_new)
-)
+) as pairs
 group by topic;
 
 create or replace temp table topic_merged as
@@ -77,12 +77,14 @@ reasons as (
         from topic_new
         where quarantine_reason is not null
         group by all
-    )
+    ) as counted
     group by all
 ),
 
 reason_maps as (
-    select topic, map_from_entries(list({'key': reason, 'value': n} order by reason)) as m,
+    select
+        topic,
+        map_from_entries(list({'key': reason, 'value': n} order by reason)) as m,  -- noqa: LT01
     from reasons
     group by topic
 ),
@@ -98,7 +100,7 @@ final as (
         coalesce(o.deliveries, 0) + d.deliveries as deliveries,
         coalesce(o.unique_events, 0) + coalesce(e.unique_events, 0) as unique_events,
         coalesce(o.quarantined, 0) + d.quarantined as quarantined,
-        coalesce(r.m, cast(map() as map(varchar, bigint))) as quarantine_reasons,
+        coalesce(r.m, cast(map() as map(varchar, bigint))) as quarantine_reasons,  -- noqa: LT01
     from delta as d
     left join old as o using (topic)
     left join topic_new_events as e using (topic)

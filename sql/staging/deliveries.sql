@@ -180,7 +180,7 @@ from (
     select null, dedupe_key, received_at, ingest_instance, sequence, source_event_id,
     from staging.deliveries
     where dedupe_key in (select dedupe_key from new_parsed)
-);
+) as candidates;
 
 insert into staging.deliveries by name
 select

@@ -48,7 +48,7 @@ set
     n_deliveries = c.n_deliveries,
     n_retries = c.n_retries,
     n_resends = c.n_resends,
-    last_received_at = c.last_received_at,
+    last_received_at = c.last_received_at
 from (
     select c.*
     from event_delivery_counts as c
