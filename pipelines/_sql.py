@@ -16,12 +16,6 @@ def text(layer: str, name: str) -> str:
     return (SQL_DIR / layer / f"{name}.sql").read_text()
 
 
-def body(layer: str, name: str) -> str:
-    """A model's SELECT, without its leading comment lines, for use inside other SQL."""
-    lines = text(layer, name).splitlines()
-    return "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip()
-
-
 # The tables defined by a file of their own, sql/<layer>/<name>.ddl.sql (its build statements,
 # if any, are <name>.sql), in the order they are created; (ops, loaded_files) also defines
 # ops.model_state.
@@ -40,12 +34,10 @@ DEFINITIONS = (
 DEFINED = (*DEFINITIONS, ("ops", "model_state"))
 
 
-def run(con: duckdb.DuckDBPyConnection, layer: str, name: str, **subst: str) -> None:
-    """Run a model's build statements, sql/<layer>/<name>.sql."""
-    query = text(layer, name)
-    for key, value in subst.items():
-        query = query.replace("{" + key + "}", value)
-    con.execute(query)
+def run(con: duckdb.DuckDBPyConnection, layer: str, name: str) -> None:
+    """Run a model's build statements, sql/<layer>/<name>.sql, as they stand on disk (no
+    templating: a file reads fixed-name temp tables/views and DuckDB variables it documents)."""
+    con.execute(text(layer, name))
 
 
 # Per warehouse file this process prepared: the columns of the tables the definitions made, as

@@ -40,10 +40,11 @@ def _files() -> dict[str, str]:
 
 
 @cache
-def _creators() -> tuple[dict[str, set[str]], dict[str, str]]:
-    """(table -> files creating it, temp table -> the file creating it)."""
+def _creators() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(table -> files creating it, temp table -> files creating it). A temp table may be made
+    by several files (each core entity's <entity>.sql makes its own c_payload)."""
     tables: dict[str, set[str]] = {}
-    temps: dict[str, str] = {}
+    temps: dict[str, set[str]] = {}
     for name, code in _files().items():
         layer, stem = name.split("/")
         if not stem.startswith("_") and layer in SCHEMAS:  # sql/core/orders.sql: core.orders
@@ -51,7 +52,7 @@ def _creators() -> tuple[dict[str, set[str]], dict[str, str]]:
         for table in CREATES.findall(code):
             tables.setdefault(table.lower(), set()).add(name)
         for temp in CREATES_TEMP.findall(code):
-            temps[temp.lower()] = name
+            temps.setdefault(temp.lower(), set()).add(name)
     return tables, temps
 
 
@@ -60,9 +61,10 @@ def _file_reads(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
     _, temps = _creators()
     out = {ref.lower() for ref in TABLE_REF.findall(code)}
     words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", code.lower()))
-    for temp, creator in temps.items():
-        if temp in words and creator != name and creator not in seen:
-            out |= _file_reads(creator, seen | {name})
+    for temp, creators in temps.items():
+        if temp in words and name not in creators:
+            for creator in creators - seen:
+                out |= _file_reads(creator, seen | {name})
     return out
 
 

@@ -1,3 +1,6 @@
+-- grain: none (macros, no rows); key: none.
+-- inputs: variable violet_future_tolerance (read when a macro runs).
+-- outputs: the shared parsing macros (violet_*, utc_day, payment_transaction_shape).
 -- Parsing rules every model shares, stated once.
 -- Violet writes timestamps as 2025-04-08T16:21:52+0000 and as 2023-11-07T05:31:56Z (fractions
 -- allowed): anything else is not a Violet timestamp and becomes NULL (a quarantine reason), and

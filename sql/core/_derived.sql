@@ -1,5 +1,10 @@
--- What Violet's webhook bodies leave out, derived after every core merge (placeholders: none;
--- the columns: _derived.ddl.sql).
+-- grain: one row per current transfer and per current bag; key: id.
+-- inputs: core.transfers, core.transfers_history, core.payout_accounts, core.bags,
+--   core.merchants, staging.events.
+-- outputs: the derived columns of core.transfers and core.bags (updated in place, see
+--   _derived.ddl.sql); temp table derived_transfers (scratch).
+-- What Violet's webhook bodies leave out, derived after every core merge (the
+-- columns: _derived.ddl.sql).
 -- Columns that exist only on the current tables, filled here, never in history (history holds
 -- what the bodies said):
 --   core.transfers.merchant_id     the body's merchant_id when present (optional, not in the
@@ -61,7 +66,7 @@ set
     merchant_id = d.merchant_id,
     merchant_id_source = d.merchant_id_source,
     partially_sent = d.partially_sent,
-    reversal_failed_at = d.reversal_failed_at,
+    reversal_failed_at = d.reversal_failed_at
 from derived_transfers as d
 where d.id = t.id
     and (t.merchant_id is distinct from d.merchant_id

@@ -1,3 +1,7 @@
+-- grain: one row per (transfer, bag it covers); key: (transfer_id, bag_id).
+-- inputs: core.transfers, core.transfers_history, core.bags; temp table fin_refunds
+--   (_refunds.sql).
+-- outputs: temp tables fin_coverage and fin_batched_merchants.
 -- temp: one row per (transfer, bag it covers), from core.transfers.related_bags, with what the
 -- transfer should carry for the bag and its allocation.
 -- A bag's covering transfers are taken in the order they were created (bag_seq). To the first
@@ -130,9 +134,7 @@ select
     all_bags_known and not coalesce(currency_mixed, false)
         and transfer_minor not between transfer_expected_lo_minor and transfer_expected_hi_minor
         as amount_mismatch,
-from final
-
-;
+from final;
 
 -- Merchants paid in batches (scheduled transfers: a setting no webhook shows): those a transfer
 -- covering two or more of their bags has paid. Their bags wait for fulfilment and the next batch

@@ -1,6 +1,9 @@
--- temp: every exception that is true at as_of, one row per (kind, subject). Inputs: the finance
--- marts (order_payments, bag_settlements) and temp tables fin_payments, fin_coverage,
--- fin_reversals, core.transfers, core.orders, core.payout_accounts. The rules, and what each
+-- grain: one row per exception true at as_of; key: (kind, subject).
+-- inputs: finance.order_payments, finance.bag_settlements, core.transfers, core.orders,
+--   core.payout_accounts; temp tables fin_payments, fin_coverage, fin_reversals,
+--   fin_transfer_errors; variables as_of, capture_grace, custom_capture_grace, reference_grace.
+-- outputs: temp table fin_exceptions_now.
+-- The rules, and what each
 -- kind needs from Violet's webhooks, are in docs/finance.md. Each branch names its
 -- columns; they are stacked by name.
 --   amount_minor      money at stake (>= 0); amount_exact false when it is an upper bound (the

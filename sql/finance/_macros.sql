@@ -1,3 +1,6 @@
+-- grain: none (macros, no rows); key: none.
+-- inputs: nothing.
+-- outputs: the finance_* macros.
 -- Finance arithmetic, stated once. Money is BIGINT minor units; nothing here touches a float.
 
 -- commission = round(sub_total × commission_rate / 100), half up, in exact integer arithmetic:

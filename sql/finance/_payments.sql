@@ -1,3 +1,6 @@
+-- grain: one row per order with a payment; key: order_id.
+-- inputs: core.payment_transactions, core.payment_transactions_history.
+-- outputs: temp table fin_payments.
 -- temp: one row per order with a payment: its payment transactions summed up.
 -- capture_state: CAPTURED (some payment captured), UNCAPTURED (authorized or waiting, none
 -- captured), FAILED (every payment failed), BYPASSED (captured outside Violet), OTHER (unknown

@@ -1,3 +1,7 @@
+-- grain: fin_bag_dates: one row per bag ever fulfilled or refunded; fin_refunds: one row per
+--   refunded bag; key: bag_id.
+-- inputs: core.bags, core.bags_history; temp table fin_payments (_payments.sql).
+-- outputs: temp tables fin_bag_dates and fin_refunds.
 -- temp: fin_bag_dates, one row per bag that was ever fulfilled or refunded, from its history:
 -- when it was first fulfilled (fulfillment_status past PROCESSING) and first fully or partly
 -- refunded; fin_refunds, one row per refunded bag.

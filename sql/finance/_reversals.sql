@@ -1,3 +1,7 @@
+-- grain: one row per refunded bag that a transfer had already paid; key: bag_id.
+-- inputs: core.transfers; temp tables fin_refunds, fin_coverage, fin_batched_merchants,
+--   fin_payments, fin_transfer_errors; variables as_of, reversal_grace.
+-- outputs: temp table fin_reversals.
 -- temp: one row per refunded bag that a transfer had already paid, and what became of the
 -- merchant money the refund takes back. The transfer is the newest one that moved money for the
 -- bag before the refund. Violet reverses a transfer only when it paid that bag alone, under
@@ -59,7 +63,7 @@ final as (
             else coalesce(p.refund_reversal_minor, p.allocated_minor)
         end as reversal_minor,
         p.refund_kind = 'FULL' or p.refund_reversal_minor is not null as amount_exact,
-        exists (
+        exists(
             select 1 from fin_coverage as later
             where later.bag_id = p.bag_id and later.transfer_created_at > p.refunded_at
         ) as netted,

@@ -1,3 +1,7 @@
+-- grain: one row per entry of a current transfer's errors[]; key: (transfer_id, position in
+--   errors[]).
+-- inputs: core.transfers.
+-- outputs: temp table fin_transfer_errors.
 -- temp: one row per entry of a transfer's errors[] (its current version). Violet documents the
 -- item's payout_transfer_id, error_code (an integer; the codes are undocumented), error_message
 -- and date_created; nothing says an error is resolved, so an error counts by its date: one dated

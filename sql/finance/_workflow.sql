@@ -1,3 +1,6 @@
+-- grain: one row per exception someone acted on at the desk; key: exception_id.
+-- inputs: temp table fin_actions (the desk's append-only store).
+-- outputs: temp table fin_workflow.
 -- temp: the finance desk's state of every exception someone acted on. Input: temp table
 -- fin_actions (every action of the desk's append-only store, pipelines/finance/desk/store.py). Key:
 -- exception_id. The newest assign gives the owner, the newest note (a comment, or the reason of

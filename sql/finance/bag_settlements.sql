@@ -1,5 +1,8 @@
--- grain: one row per bag (core.bags). Key: bag_id. Inputs: core.bags, temp tables fin_payments,
--- fin_bag_dates, fin_refunds, fin_coverage, fin_reversals, fin_batched_merchants. What the
+-- grain: one row per bag (core.bags); key: bag_id.
+-- inputs: core.bags; temp tables fin_payments, fin_bag_dates, fin_refunds, fin_coverage,
+--   fin_reversals, fin_batched_merchants; variables transfer_grace, scheduled_transfer_grace.
+-- outputs: finance.bag_settlements (replaced).
+-- What the
 -- merchant is owed for the bag, what was transferred and taken back, and where it stands.
 --   expected_minor    = sub_total + tax_total + shipping_total - discount_total - commission
 --   reversal_due_minor = what refunds take back: a full refund the whole expected amount, a

@@ -23,7 +23,8 @@ create table if not exists finance.exception_log (
 -- Logs written before these columns existed gain them (NULL until a run finds the row again).
 alter table finance.exception_log add column if not exists difference_minor bigint;
 alter table finance.exception_log add column if not exists amount_exact boolean;
--- The finance desk's workflow (pipelines/finance/desk/store.py, folded by _workflow.sql), set on every run.
+-- The finance desk's workflow (pipelines/finance/desk/store.py, folded by _workflow.sql), set on
+-- every run.
 alter table finance.exception_log add column if not exists status varchar;
 alter table finance.exception_log add column if not exists owner varchar;
 alter table finance.exception_log add column if not exists note varchar;

@@ -1,4 +1,9 @@
--- grain: one row per exception ever found (open or resolved), keyed by exception_id =
+-- grain: one row per exception ever found (open or resolved); key: exception_id.
+-- inputs: temp tables fin_exceptions_now, fin_workflow, fin_actions; finance.exception_log;
+--   variable as_of.
+-- outputs: finance.exception_log (new rows inserted, the others updated);
+--   finance.exception_actions (replaced).
+-- one row per exception ever found (open or resolved), keyed by exception_id =
 -- 'EX-' + the first 16 hex digits of sha256(kind | subject), so the same problem keeps its id
 -- across runs. Times are data time (the run's as_of): first_seen_at is set once; last_seen_at
 -- is the newest run that found it; resolved_at is set when a run no longer finds it (and
@@ -74,4 +79,3 @@ where w.exception_id = l.exception_id;
 create or replace table finance.exception_actions as
 select * from fin_actions
 order by action_id;
-

@@ -1,4 +1,7 @@
--- grain: one row per open exception (finance.exception_log rows not resolved by the data), the
+-- grain: one row per open exception; key: exception_id.
+-- inputs: finance.exception_log, finance.exception_actions; variable as_of.
+-- outputs: finance.exceptions (replaced).
+-- one row per open exception (finance.exception_log rows not resolved by the data), the
 -- queue finance works through, with the desk's workflow columns (status: open, acknowledged,
 -- snoozed or resolved_by_hand; see exception_log.sql). age_days = as_of - opened_at (when the
 -- problem began), in days.
@@ -32,4 +35,4 @@ where resolved_at is null
 order by
     case severity when 'critical' then 0 when 'high' then 1 else 2 end,
     amount_minor desc,
-    exception_id
+    exception_id asc

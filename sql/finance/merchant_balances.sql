@@ -1,6 +1,8 @@
--- grain: one row per merchant and currency (bags and transfers). Key: (merchant_id, currency).
--- Inputs: finance.bag_settlements, core.transfers (merchant_id derived in core), core.merchants,
--- core.payout_accounts, temp tables fin_coverage, fin_batched_merchants. What each merchant is
+-- grain: one row per merchant and currency; key: (merchant_id, currency).
+-- inputs: finance.bag_settlements, core.transfers, core.merchants, core.payout_accounts; temp
+--   tables fin_coverage, fin_batched_merchants.
+-- outputs: finance.merchant_balances (replaced).
+-- Bags and transfers; core.transfers' merchant_id is derived in core. What each merchant is
 -- owed, what was sent and taken back, and whether its payout account can receive money.
 --   expected_minor    = Σ bag_settlements.due_minor
 --   outstanding_minor = expected_minor - (transferred_minor - reversed_minor)
@@ -29,6 +31,7 @@ with bags as (
     where merchant_id is not null
     group by merchant_id, currency
 ),
+
 unallocated as (
     select t.merchant_id, t.currency, cast(sum(t.amount_minor) as bigint)
         as unallocated_transferred_minor
@@ -40,6 +43,7 @@ unallocated as (
         and t.merchant_id is not null
     group by all
 ),
+
 accounts as (
     -- The merchant's payout account: the active one if any, newest first.
     select
@@ -57,11 +61,13 @@ accounts as (
     where merchant_id is not null
     group by merchant_id
 ),
+
 merchant_currencies as (
     select merchant_id, currency from bags
     union
     select merchant_id, currency from unallocated
 )
+
 select
     k.merchant_id,
     m.merchant_name,

@@ -1,5 +1,7 @@
--- grain: one row per order (core.orders). Key: order_id. Inputs: core.orders, core.bags, temp
--- tables fin_payments and fin_refunds. Did we capture what the shopper owed, and what went back?
+-- grain: one row per order (core.orders); key: order_id.
+-- inputs: core.orders, core.bags; temp tables fin_payments, fin_refunds.
+-- outputs: finance.order_payments (replaced).
+-- Did we capture what the shopper owed, and what went back?
 -- refund_state: from the bags' refunds (every bag fully refunded: REFUNDED, some refund:
 -- PARTIALLY_REFUNDED), else the payment's own capture_status (REFUNDED / PARTIALLY_REFUNDED).
 -- refunded_minor sums the refunds whose amount is known (a full refund: the bag total; a partial
@@ -11,6 +13,7 @@ with bags as (
     from core.bags
     group by order_id
 ),
+
 refunds as (
     select
         order_id,
@@ -21,6 +24,7 @@ refunds as (
     from fin_refunds
     group by order_id
 )
+
 select
     o.id as order_id,
     o.currency,

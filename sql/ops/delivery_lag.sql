@@ -1,4 +1,7 @@
--- grain: one row per (topic, day received). How long after the entity changed
+-- grain: one row per (topic, day received); key: (day, topic).
+-- inputs: staging.deliveries; temp table touched_days.
+-- outputs: ops.delivery_lag rows of the touched days, deleted and written again.
+-- How long after the entity changed
 -- (date_last_modified) the delivery reached us: p50, p95 and max in seconds, over deliveries
 -- that passed quarantine. Days touched by the load are recomputed (temp table touched_days).
 delete from ops.delivery_lag where day in (select day from touched_days);

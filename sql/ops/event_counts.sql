@@ -1,4 +1,7 @@
--- grain: one row per (topic, day received). Deliveries stored, unique logical events first
+-- grain: one row per (topic, day received); key: (day, topic).
+-- inputs: staging.deliveries, staging.events; temp table touched_days.
+-- outputs: ops.event_counts rows of the touched days, deleted and written again.
+-- Deliveries stored, unique logical events first
 -- seen that day, retries, resends and quarantined deliveries. Days touched by the load are
 -- recomputed (temp table touched_days).
 delete from ops.event_counts where day in (select day from touched_days);

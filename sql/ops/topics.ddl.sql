@@ -10,5 +10,5 @@ create table if not exists ops.topics (
     deliveries bigint,
     unique_events bigint,
     quarantined bigint,
-    quarantine_reasons map(varchar, bigint)
+    quarantine_reasons map(varchar, bigint)  -- noqa: LT01
 );

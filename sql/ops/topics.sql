@@ -1,6 +1,11 @@
--- grain: one row per topic name ever received (as sent; '(none)' for deliveries without an
--- X-Violet-Topic). Key: topic. What the name is (canonical spelling, entity, whether Violet
--- documents it: staging.topics / staging.topic_families), when it was first and last received,
+-- grain: one row per topic name ever received; key: topic.
+-- inputs: staging.deliveries, staging.topics, staging.topic_families, ops.event_counts,
+--   ops.topics; variables ops_since, topics_since.
+-- outputs: ops.topics rows of the topics loaded since the watermark, deleted and written again;
+--   temp tables topic_new, topic_new_events, topic_merged (scratch).
+-- A topic name as sent; '(none)' for deliveries without an X-Violet-Topic. What the name is
+-- (canonical spelling, entity, whether Violet documents it: staging.topics /
+-- staging.topic_families), when it was first and last received,
 -- its deliveries, unique logical events (quarantined or not), quarantined deliveries and their
 -- reasons. Kept incrementally: the deliveries loaded since ops' watermark (variable ops_since,
 -- as ops.event_counts) are added to the rows of their topics; every figure equals a recount
@@ -37,7 +42,7 @@ from (
     from staging.deliveries
     where batch_id <= getvariable('topics_since')
         and event_key in (select event_key from topic_new)
-)
+) as pairs
 group by topic;
 
 create or replace temp table topic_merged as
@@ -72,12 +77,14 @@ reasons as (
         from topic_new
         where quarantine_reason is not null
         group by all
-    )
+    ) as counted
     group by all
 ),
 
 reason_maps as (
-    select topic, map_from_entries(list({'key': reason, 'value': n} order by reason)) as m,
+    select
+        topic,
+        map_from_entries(list({'key': reason, 'value': n} order by reason)) as m,  -- noqa: LT01
     from reasons
     group by topic
 ),
@@ -93,7 +100,7 @@ final as (
         coalesce(o.deliveries, 0) + d.deliveries as deliveries,
         coalesce(o.unique_events, 0) + coalesce(e.unique_events, 0) as unique_events,
         coalesce(o.quarantined, 0) + d.quarantined as quarantined,
-        coalesce(r.m, cast(map() as map(varchar, bigint))) as quarantine_reasons,
+        coalesce(r.m, cast(map() as map(varchar, bigint))) as quarantine_reasons,  -- noqa: LT01
     from delta as d
     left join old as o using (topic)
     left join topic_new_events as e using (topic)

@@ -1,4 +1,8 @@
--- grain: one row per stored delivery (one raw Parquet row). Key: (ingest_instance, sequence).
+-- grain: one row per stored delivery (one raw Parquet row); key: (ingest_instance, sequence).
+-- inputs: temp view new_raw (the loader's new raw records); staging.topics,
+--   staging.topic_families, staging.deliveries, staging.events; variable batch_id.
+-- outputs: staging.deliveries (new rows; retries marked); temp tables new_parsed, new_topics,
+--   delivery_kinds.
 -- Runs once per load, after the loader made temp view `new_raw` (the raw records of files not
 -- in ops.loaded_files, plus `raw_file`), rebuilt staging.topic_families and set variable
 -- `batch_id` (and violet_future_tolerance). Builds temp table `new_parsed` (every new delivery,
@@ -176,7 +180,7 @@ from (
     select null, dedupe_key, received_at, ingest_instance, sequence, source_event_id,
     from staging.deliveries
     where dedupe_key in (select dedupe_key from new_parsed)
-);
+) as candidates;
 
 insert into staging.deliveries by name
 select

@@ -1,4 +1,9 @@
--- grain: one row per logical event, key event_key = coalesce(X-Violet-Event-Id-Source,
+-- grain: one row per logical event; key: event_key.
+-- inputs: temp table new_parsed (deliveries.sql); staging.deliveries, staging.events; variable
+--   batch_id.
+-- outputs: staging.events rows of the touched keys, deleted and written again; temp tables
+--   touched_events, event_candidates, event_first, event_delivery_counts.
+-- one row per logical event, key event_key = coalesce(X-Violet-Event-Id-Source,
 -- X-Violet-Event-Id, 'sha256:' || body hash). The payload is that of the event's first received
 -- delivery (retries and resends carry the same body). Every stored delivery's event is here;
 -- quarantine_reason (of that first delivery) says when it cannot be modeled, and core reads only
@@ -43,7 +48,7 @@ set
     n_deliveries = c.n_deliveries,
     n_retries = c.n_retries,
     n_resends = c.n_resends,
-    last_received_at = c.last_received_at,
+    last_received_at = c.last_received_at
 from (
     select c.*
     from event_delivery_counts as c

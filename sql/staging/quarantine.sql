@@ -1,4 +1,6 @@
--- grain: one row per stored delivery that cannot be modeled. Key: (ingest_instance, sequence).
+-- grain: one row per stored delivery that cannot be modeled; key: (ingest_instance, sequence).
+-- inputs: temp table new_parsed (deliveries.sql); variable batch_id.
+-- outputs: staging.quarantine (new rows).
 -- reason, and detail: where in the body (a path such as total, bags[1].id or
 -- bags[0].skus[2].price; NULL for invalid_json, missing_topic, unknown_topic and wrong_shape).
 -- The first that applies, in this order: invalid_json (not UTF-8 JSON, or not an object),

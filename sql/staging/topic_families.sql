@@ -1,4 +1,7 @@
--- grain: one row per topic family. Key: family (tried in priority order, 1 first).
+-- grain: one row per topic family; key: family.
+-- inputs: nothing (the families are written in this file).
+-- outputs: staging.topic_families (replaced).
+-- Families are tried in priority order, 1 first.
 -- Violet adds topics over time (violet-webhooks.md, Delivery). A topic not in staging.topics
 -- whose name matches a family's pattern is Violet's: it is modeled as that family's entity
 -- (topic_documented false, reported by the undocumented_topics check and in ops.topics) when

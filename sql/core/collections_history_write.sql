@@ -1,0 +1,12 @@
+-- grain: one row per version of collections; key: (id, date_last_modified).
+-- inputs: temp tables v_ids, v_pick and view v_rows (_history_merge.sql).
+-- outputs: core.collections_history rows of the affected ids, deleted and written again; their
+--   current versions appended to temp table cur_all (tbl, id, event_key), whose current state is
+--   rewritten after every history is merged (sql/core/collections.sql).
+delete from core.collections_history where id in (select id from v_ids);
+
+insert into core.collections_history by name
+select * from v_rows;
+
+insert into cur_all
+select 'collections' as tbl, id, event_key from v_pick where valid_to is null;

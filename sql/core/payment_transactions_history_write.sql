@@ -1,0 +1,13 @@
+-- grain: one row per version of payment_transactions; key: (id, date_last_modified).
+-- inputs: temp tables v_ids, v_pick and view v_rows (_history_merge.sql).
+-- outputs: core.payment_transactions_history rows of the affected ids, deleted and written
+--   again; their current versions appended to temp table cur_all (tbl, id, event_key), whose
+--   current state is rewritten after every history is merged
+--   (sql/core/payment_transactions.sql).
+delete from core.payment_transactions_history where id in (select id from v_ids);
+
+insert into core.payment_transactions_history by name
+select * from v_rows;
+
+insert into cur_all
+select 'payment_transactions' as tbl, id, event_key from v_pick where valid_to is null;
