@@ -238,6 +238,8 @@ def run_disk(work: Path, quick: bool) -> Section:
         f"the sealing process's 3rd-8th fsync fail with EIO): answers {dict(inj.statuses)}; "
         f"{inj.failed_batches} failed batches, all 503; accepting again "
         f"{inj.accepting_again_after} delivery after the window, no restart; "
+        f"{len(inj.left_in_log)} log segments still unsealed at the stop (sealed by the next "
+        "start); "
         f"{inj.raw.acked:,} acknowledged, {inj.raw.stored_acked:,} stored, "
         f"**{len(inj.raw.lost)} lost**, {len(inj.raw.duplicated)} stored twice."
     )

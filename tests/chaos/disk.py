@@ -9,7 +9,8 @@
   fdatasync and its sealing process's fsync calls fail with EIO for a window of calls (the
   data may or may not be on disk: the caller cannot know). Deliveries in a failed batch must
   get 503, never 2xx; the service must accept again by itself after the window, and after a
-  stop every acknowledged delivery must be in raw exactly once.
+  stop (a segment whose sealing kept failing stays in the log) and a start without the
+  injection, every acknowledged delivery must be in raw exactly once.
 - A failing disk: the data directory is ext4 on a loop device whose backing file lives in a
   tmpfs smaller than the file system; once it is full write-back fails and ext4 aborts its
   journal. Afterwards the image is mounted elsewhere (journal replayed, as after a reboot), the
@@ -93,6 +94,7 @@ class InjectedResult:
     raw: RawCheck = field(default_factory=RawCheck)
     failed_batches: int = 0  # 503s while the window was open
     accepting_again_after: int | None = None  # deliveries between the last 503 and the next 2xx
+    left_in_log: list[str] = field(default_factory=list)  # segments not sealed at the stop
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -141,6 +143,12 @@ def io_errors_injected(
     # strace itself gets the SIGTERM too (-15); the service must still have stopped cleanly.
     if code not in (0, -15) or "Finished server process" not in service.all_logs():
         result.problems.append(f"the service did not stop cleanly (exit {code})")
+    # A segment whose sealing kept failing (the injection also hits the sealing at the stop) stays
+    # in the log, as it should: the next start, on a disk that works, seals it.
+    result.left_in_log = sorted(p.name for p in layout.wal_dir(service.data_dir).rglob("*.wal"))
+    rescuer = Service(service.data_dir)
+    rescuer.launch()
+    rescuer.stop()
     result.raw = check_raw(service.data_dir, ledger)
     bad = {s: n for s, n in result.statuses.items() if s not in ("200", "503")}
     if bad:
