@@ -292,7 +292,7 @@ def run_abuse(work: Path, quick: bool) -> Section:
         "signature back to back; 10 requests declaring 100 MB, a 2.5 MB chunked body, a "
         "signed delivery with an 8 MB header value.",
         "Every abusive connection answered or closed by the service within 30 s; no abusive "
-        "request 2xx; RSS growth < 200 MB; open files never at the limit; /readyz answers "
+        "request 2xx; RSS growth < 256 MB; open files never at the limit; /readyz answers "
         "(200 or 503; at most one probe in ten lost); SIGTERM with 20 slow clients stops "
         "within 10 s without a traceback; every good delivery acknowledged and stored.",
     )
