@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
-
-import pytest
 
 from ingest.limits import FD_RESERVE, BodyBudget, fit_connection_cap
 from tests.support import ROOT
@@ -23,9 +20,7 @@ def test_a_budget_is_shared_and_given_back() -> None:
 
 
 def test_the_connection_cap_fits_the_file_limit() -> None:
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    if hard != resource.RLIM_INFINITY and hard < 4096:
-        pytest.skip(f"the hard file limit here ({hard}) is below what the test sets")
+    # The subprocesses set hard limits up to 4096 (CI runs as root, which may raise them).
     assert fit_connection_cap(50)[0] == 50
     # Under a hard limit of 1024 the cap comes down so that twice it and the reserve fit.
     code = (
