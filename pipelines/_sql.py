@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.core.entities import CORE_ENTITIES
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 SCHEMAS = ("staging", "core", "finance", "ops")
 
@@ -28,6 +30,7 @@ DEFINITIONS = (
     ("ops", "event_counts"),
     ("ops", "delivery_lag"),
     ("ops", "topics"),
+    *(("core", table) for entity in CORE_ENTITIES for table in (f"{entity}_history", entity)),
     ("finance", "exception_log"),
     ("finance", "queue_history"),
 )

@@ -10,7 +10,7 @@
 create or replace macro violet_ts(s) as
     case
         when regexp_full_match(s,
-            '[2-9]\d{3}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-](0\d|1[0-4]):?[0-5]\d)'
+            '[2-9]\d{3}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-](0\d|1[0-4]):?[0-5]\d)'  -- noqa: LT05
         ) then try_cast(s as timestamptz)
     end;
 
@@ -170,17 +170,19 @@ create or replace macro violet_at(reason, path) as reason || ' ' || path;
 create or replace macro violet_first(l) as list_filter(l, lambda x: x is not null)[1];
 
 -- The first problem of a list of ids at `path` (typed: its elements as JSON text).
-create or replace macro violet_id_list_problem(typed, path) as violet_first(list_transform(
-    typed, lambda x, k: violet_at(violet_listed_id_problem(x), path || '[' || (k - 1) || ']')));
+create or replace macro violet_id_list_problem(typed, path) as violet_first([
+    violet_at(violet_listed_id_problem(x), path || '[' || (k - 1) || ']')
+    for x, k in typed
+]);
 
 -- Whether a list holds an element twice (NULLs aside), and the index (1-based) of the first
 -- element equal to an earlier one. l must be a column or a lambda's parameter: it is read
--- inside a lambda.
+-- inside a list comprehension.
 create or replace macro violet_has_repeat(l) as
-    coalesce(list_bool_or(list_transform(l, lambda x, k: list_position(l, x) < k)), false);
+    coalesce(list_bool_or([list_position(l, x) < k for x, k in l]), false);
 
 create or replace macro violet_first_repeat(l) as
-    list_position(list_transform(l, lambda x, k: list_position(l, x) < k), true);
+    list_position([list_position(l, x) < k for x, k in l], true);
 
 create or replace macro violet_repeated_key(keys) as keys[violet_first_repeat(keys)];
 
@@ -256,14 +258,14 @@ create or replace macro violet_body_problem(entity, doc, j, keys, received_at) a
                 violet_top_list_problem(doc.transfer_reversals, keys, j, 'transfer_reversals'),
                 'transfer_reversals'),
             violet_at(violet_top_list_problem(doc.errors, keys, j, 'errors'), 'errors'),
-            violet_first(list_transform(doc.errors, lambda e, k: coalesce(
+            violet_first([coalesce(
                 violet_at(
                     violet_count_problem(e.error_code), 'errors[' || (k - 1) || '].error_code'),
                 violet_at(violet_id_problem(e.refund_id), 'errors[' || (k - 1) || '].refund_id'),
                 violet_at(
                     violet_ts_problem(e.date_created, received_at),
                     'errors[' || (k - 1) || '].date_created')
-            )))
+            ) for e, k in doc.errors])
         )
         when 'merchant' then violet_at(violet_rate_problem(doc.commission_rate), 'commission_rate')
         when 'offer' then coalesce(
@@ -319,6 +321,13 @@ create or replace macro violet_line_problem(s, path, j) as coalesce(
     violet_at(violet_money_problem(s.line_price), path || '.line_price')
 );
 
+-- A bag's refunds as typed objects (NULL unless the body holds a list there).
+create or replace macro violet_typed_refunds(refunds) as
+    case when starts_with(refunds, '[') then json_transform(refunds, '[{
+        "id": "JSON", "amount": "JSON", "merchant_transfer_reversal_amount": "JSON",
+        "date_created": "VARCHAR", "date_last_modified": "VARCHAR"
+    }]') end;
+
 -- The first problem of a bag at `path` (bags[i]): its fields, then its lines, then refunds[]
 -- (Violet's Refund API data, rarely in a webhook: read as JSON text, parsed only when there).
 create or replace macro violet_bag_problem(b, path, j, received_at) as coalesce(
@@ -342,14 +351,11 @@ create or replace macro violet_bag_problem(b, path, j, received_at) as coalesce(
         path || '.date_last_modified'),
     violet_at(violet_ts_problem(b.date_last_modified, received_at), path || '.date_last_modified'),
     violet_at(violet_ts_problem(b.date_created, received_at), path || '.date_created'),
-    violet_first(list_transform(b.skus, lambda s, k: violet_line_problem(
-        s, path || '.skus[' || (k - 1) || ']', j))),
-    violet_first(list_transform(
-        case when starts_with(b.refunds, '[') then json_transform(b.refunds, '[{
-            "id": "JSON", "amount": "JSON", "merchant_transfer_reversal_amount": "JSON",
-            "date_created": "VARCHAR", "date_last_modified": "VARCHAR"
-        }]') end,
-        lambda r, k: coalesce(
+    violet_first([
+        violet_line_problem(s, path || '.skus[' || (k - 1) || ']', j)
+        for s, k in b.skus
+    ]),
+    violet_first([coalesce(
             violet_at(violet_id_problem(r.id), path || '.refunds[' || (k - 1) || '].id'),
             violet_at(
                 violet_money_problem(r.amount), path || '.refunds[' || (k - 1) || '].amount'),
@@ -362,7 +368,7 @@ create or replace macro violet_bag_problem(b, path, j, received_at) as coalesce(
             violet_at(
                 violet_ts_problem(r.date_last_modified, received_at),
                 path || '.refunds[' || (k - 1) || '].date_last_modified')
-        )))
+        ) for r, k in violet_typed_refunds(b.refunds)])
 );
 
 -- The first problem of an order's embedded payment transaction at `path`
@@ -379,8 +385,10 @@ create or replace macro violet_embedded_payment_problem(p, path, j, received_at)
 
 -- The paths of an order's bag lines, over all its bags in order (bags[i].skus[k]).
 create or replace macro violet_line_paths(doc) as
-    flatten(list_transform(doc.bags, lambda b, i: list_transform(b.skus,
-        lambda s, k: 'bags[' || (i - 1) || '].skus[' || (k - 1) || ']')));
+    flatten([
+        ['bags[' || (i - 1) || '].skus[' || (k - 1) || ']' for s, k in b.skus]
+        for b, i in doc.bags
+    ]);
 
 -- The first problem of an order's children: its bags in order (each with its lines), its
 -- payment transactions, then the same bag, line or payment transaction twice (the later one;
@@ -388,11 +396,15 @@ create or replace macro violet_line_paths(doc) as
 create or replace macro violet_children_problem(
     doc, j, received_at, bag_ids, line_ids, payment_ids
 ) as coalesce(
-    violet_first(list_transform(doc.bags, lambda b, i: violet_bag_problem(
-        b, 'bags[' || (i - 1) || ']', j, received_at))),
-    violet_first(list_transform(doc.payment_transactions, lambda p, i:
+    violet_first([
+        violet_bag_problem(b, 'bags[' || (i - 1) || ']', j, received_at)
+        for b, i in doc.bags
+    ]),
+    violet_first([
         violet_embedded_payment_problem(
-            p, 'payment_transactions[' || (i - 1) || ']', j, received_at))),
+            p, 'payment_transactions[' || (i - 1) || ']', j, received_at)
+        for p, i in doc.payment_transactions
+    ]),
     violet_at(
         case when violet_has_repeat(bag_ids) then 'duplicate_child_id' end,
         'bags[' || (violet_first_repeat(bag_ids) - 1) || '].id'),
@@ -538,15 +550,21 @@ create or replace macro violet_body_fine(doc, entity, j, dlm, latest) as
 -- or payment_transactions[], else '..' and the key (an object of another list of the body, such
 -- as errors[]: list_keys, json_keys of '$.*[*]').
 create or replace macro violet_duplicate_key_path(j, doc, list_keys) as coalesce(
-    violet_first(list_transform(json_keys(j, '$.bags[*]'), lambda l, i:
+    violet_first([
         case when violet_has_repeat(l)
-            then 'bags[' || (i - 1) || '].' || violet_repeated_key(l) end)),
-    violet_first(list_transform(json_keys(j, '$.bags[*].skus[*]'), lambda l, k:
+            then 'bags[' || (i - 1) || '].' || violet_repeated_key(l) end
+        for l, i in json_keys(j, '$.bags[*]')
+    ]),
+    violet_first([
         case when violet_has_repeat(l)
-            then violet_line_paths(doc)[k] || '.' || violet_repeated_key(l) end)),
-    violet_first(list_transform(json_keys(j, '$.payment_transactions[*]'), lambda l, i:
+            then violet_line_paths(doc)[k] || '.' || violet_repeated_key(l) end
+        for l, k in json_keys(j, '$.bags[*].skus[*]')
+    ]),
+    violet_first([
         case when violet_has_repeat(l)
-            then 'payment_transactions[' || (i - 1) || '].' || violet_repeated_key(l) end)),
+            then 'payment_transactions[' || (i - 1) || '].' || violet_repeated_key(l) end
+        for l, i in json_keys(j, '$.payment_transactions[*]')
+    ]),
     '..' || violet_first(list_transform(list_keys, lambda l: violet_repeated_key(l)))
 );
 

@@ -6,7 +6,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines import _catalog
-from pipelines._db import scalar
+from pipelines._db import row_counts
 from pipelines.core.build import build_core
 from pipelines.core.entities import CORE_ENTITIES
 from pipelines.resources import POOL, Warehouse
@@ -31,10 +31,7 @@ def core_entities(
     with warehouse.connection() as con:
         result = build_core(con)
         _catalog.apply(con, ("core",))
-        rows = {
-            name: scalar(con, f"select count(*) from core.{name}")  # noqa: S608
-            for name in [*CORE_ENTITIES, *(f"{t}_history" for t in CORE_ENTITIES)]
-        }
+        rows = row_counts(con, "core", [*CORE_ENTITIES, *(f"{t}_history" for t in CORE_ENTITIES)])
     context.log.info(f"{result.changed_events} changed events")
     for table in CORE_ENTITIES:
         yield dg.MaterializeResult(

@@ -13,11 +13,9 @@ import duckdb
 
 from pipelines import _sql as sql
 from pipelines._db import (
-    create_table_as,
     drop_temp,
     scalar,
     set_watermark,
-    table_exists,
     transaction,
     watermark,
 )
@@ -63,8 +61,6 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
             # Nothing new for core (no new file, or only quarantined deliveries): every history
             # and current table stays as it is; only missing tables are created.
             for table in CORE_ENTITIES:
-                sql.run(con, "core", f"{table}_history")
-                _create_tables(con, table, migrate=False)
                 result.versions[table] = result.dropped_versions[table] = 0
         else:
             _merge_changed(con, result, since)
@@ -84,10 +80,9 @@ def _merge_changed(con: duckdb.DuckDBPyConnection, result: CoreResult, since: in
     rederive_orders = any(modes[t] == "rederive" for t in ORDER_TABLES)
     _set(con, "core_docs_source", "source_events" if rederive_orders else "changed_events")
     sql.run(con, "core", "_event_docs")
-    con.execute(f"create or replace temp table cur_all ({CUR_COLUMNS})")
+    sql.run(con, "core", "_current_keys")
     for table in CORE_ENTITIES:
         sql.run(con, "core", f"{table}_history")
-        _create_tables(con, table)
         mode = modes[table]
         _set(con, "core_mode", mode)
         _set(con, "core_history", f"core.{table}_history")
@@ -99,17 +94,9 @@ def _merge_changed(con: duckdb.DuckDBPyConnection, result: CoreResult, since: in
         result.versions[table] = scalar(con, "select count(*) from v_new")
         result.dropped_versions[table] = scalar(con, "select n from v_bad")
     # The parsed documents are done with: free their memory before payloads are read.
-    con.execute(
-        "drop view v_rows; drop view picked_events; drop view picked_docs; "
-        "drop view changed_docs; drop view changed_entity_events; "
-        "drop view order_docs; drop view entity_events; drop table event_docs"
-    )
+    sql.run(con, "core", "_free_docs")
     _write_current(con)
-    sql.run(con, "core", "_derived.ddl")
     sql.run(con, "core", "_derived")
-
-
-CUR_COLUMNS = "tbl varchar, id bigint, event_key varchar"
 
 
 def _set(con: duckdb.DuckDBPyConnection, name: str, value: str | bool) -> None:
@@ -120,7 +107,7 @@ def _set(con: duckdb.DuckDBPyConnection, name: str, value: str | bool) -> None:
 def _mode(con: duckdb.DuckDBPyConnection, table: str, since: int) -> str:
     """first: no history yet; rederive: a changed event already holds a version of this entity
     (files loaded out of order gave it an earlier first delivery); keep: otherwise."""
-    if not since or not table_exists(con, f"core.{table}_history"):
+    if not since:
         return "first"
     _set(con, "core_history", f"core.{table}_history")
     held = scalar(
@@ -131,38 +118,11 @@ def _mode(con: duckdb.DuckDBPyConnection, table: str, since: int) -> str:
     return "rederive" if held else "keep"
 
 
-def _create_tables(con: duckdb.DuckDBPyConnection, table: str, *, migrate: bool = True) -> None:
-    """The entity's history (typed columns of its version select, table macro entity_versions
-    of <table>_history.sql, and validity) and current table (the same columns and the payload).
-    Histories of warehouses built before histories lost their payload column lose it here."""
-    create_table_as(
-        con,
-        f"core.{table}_history",
-        "select *, date_last_modified as valid_from, null::timestamptz as valid_to, "
-        "true as is_current from entity_versions('changed_entity_events', 'changed_docs')",
-        migrate=migrate,
-    )
-    if scalar(
-        con,
-        "select count(*) from duckdb_columns() where database_name = current_database() "
-        "and schema_name = 'core' and table_name = ? and column_name = 'payload'",
-        [f"{table}_history"],
-    ):
-        con.execute(f"alter table core.{table}_history drop column payload")
-    create_table_as(
-        con,
-        f"core.{table}",
-        "select * exclude (valid_from, valid_to, is_current), null::json as payload "  # noqa: S608
-        f"from core.{table}_history",
-    )
-
-
 def _write_current(con: duckdb.DuckDBPyConnection) -> None:
     """Rewrite every entity's current rows for the ids whose history changed (temp table
     cur_all). Payloads not already in the current table are read from their events in one pass:
     from the changed events when they hold them all (the usual incremental case), else from
     staging.events."""
-    con.execute(f"create or replace temp table cur_need ({CUR_COLUMNS})")
     for table in CORE_ENTITIES:
         _set(con, "core_entity", table)
         _set(con, "core_current", f"core.{table}")

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines import _catalog, catalog
-from pipelines._db import scalar
+from pipelines._db import row_counts
 from pipelines.core.assets import CURRENT, HISTORY
 from pipelines.finance import reports, summary_html
 from pipelines.finance.build import MARTS, build_finance
@@ -44,10 +44,7 @@ def _build(
     with warehouse.connection() as con:
         result = build_finance(con, finance, desk.path(warehouse.root))
         _catalog.apply(con, ("finance",))
-        rows = {
-            t: scalar(con, f"select count(*) from finance.{t}")  # noqa: S608
-            for t in MARTS
-        }
+        rows = row_counts(con, "finance", MARTS)
         summary = reports.summarize(con)
         merchants = con.execute(
             "select count(*) filter (where outstanding_minor <> 0), "

@@ -92,20 +92,23 @@ def resolve_as_of(settings: FinanceSettings) -> datetime:
 def _set_variables(
     con: duckdb.DuckDBPyConnection, as_of: datetime, settings: FinanceSettings
 ) -> None:
-    con.execute("set variable as_of = cast(? as timestamptz)", [as_of])
-    graces = {
-        "capture_grace": settings.capture_grace_hours * 3600,
-        "custom_capture_grace": settings.custom_capture_grace_days * 86400,
-        "transfer_grace": settings.transfer_grace_days * 86400,
-        "scheduled_transfer_grace": settings.scheduled_transfer_grace_days * 86400,
-        "reversal_grace": settings.reversal_grace_days * 86400,
-        "reference_grace": settings.reference_grace_hours * 3600,
+    """Variable finance_settings, from which sql/finance/_settings.sql sets the variables the
+    finance files read (as_of and the grace periods, whole microseconds)."""
+
+    def us(seconds: float) -> int:
+        return round(seconds * 1_000_000)
+
+    values = {
+        "as_of": as_of,
+        "capture_grace_us": us(settings.capture_grace_hours * 3600),
+        "custom_capture_grace_us": us(settings.custom_capture_grace_days * 86400),
+        "transfer_grace_us": us(settings.transfer_grace_days * 86400),
+        "scheduled_transfer_grace_us": us(settings.scheduled_transfer_grace_days * 86400),
+        "reversal_grace_us": us(settings.reversal_grace_days * 86400),
+        "reference_grace_us": us(settings.reference_grace_hours * 3600),
     }
-    for name, seconds in graces.items():
-        con.execute(
-            f"set variable {name} = to_microseconds(cast(? as bigint))",
-            [round(seconds * 1_000_000)],
-        )
+    con.execute("set variable finance_settings = ?", [values])
+    sql.run(con, "finance", "_settings")
 
 
 def build_finance(

@@ -6,7 +6,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines import _catalog, catalog
-from pipelines._db import scalar
+from pipelines._db import row_counts
 from pipelines.ops.build import build_ops
 from pipelines.resources import POOL, Warehouse
 from pipelines.staging.assets import KEYS as STAGING
@@ -29,10 +29,7 @@ def ops_health(
     with warehouse.connection() as con:
         days = build_ops(con)
         _catalog.apply(con, ("ops",))
-        rows = {
-            t: scalar(con, f"select count(*) from ops.{t}")  # noqa: S608
-            for t in KEYS
-        }
+        rows = row_counts(con, "ops", KEYS)
         totals = con.execute(
             "select coalesce(sum(deliveries), 0), coalesce(sum(unique_events), 0), "
             "coalesce(sum(retries), 0), coalesce(sum(resends), 0), "

@@ -24,7 +24,7 @@ def build_ops(con: duckdb.DuckDBPyConnection) -> int:
         days = scalar(con, "select count(*) from touched_days")
         sql.run(con, "ops", "event_counts")
         sql.run(con, "ops", "delivery_lag")
-        con.execute(f"set variable ops_since = {int(since)}")
+        con.execute("set variable ops_since = ?", [since])
         sql.run(con, "ops", "topics")
         top = scalar(con, "select max(batch_id) from staging.deliveries")
         set_watermark(con, "ops", max(top, since))

@@ -6,7 +6,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines import _catalog
-from pipelines._db import scalar
+from pipelines._db import row_counts, scalar
 from pipelines.publish import snapshot
 from pipelines.resources import POOL, Warehouse
 from pipelines.staging.build import load_all
@@ -36,10 +36,7 @@ def staging_load(
             warehouse.future_tolerance,
         )
         _catalog.apply(con, ("staging", "ops"))
-        counts = {
-            t: scalar(con, f"select count(*) from staging.{t}")  # noqa: S608 - fixed names
-            for t in STAGING_TABLES
-        }
+        counts = row_counts(con, "staging", STAGING_TABLES)
         files = scalar(con, "select count(*) from ops.loaded_files")
         by_reason = con.execute(
             "select reason, count(*) from staging.quarantine group by 1 order by 2 desc"

@@ -59,10 +59,6 @@ def raw_files(raw_dir: Path) -> list[str]:
     return sorted(p.relative_to(raw_dir).as_posix() for p in raw_dir.glob(RAW_GLOB))
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def pending_files(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
     loaded = {row[0] for row in con.execute("select file from ops.loaded_files").fetchall()}
     return [f for f in raw_files(raw_dir) if f not in loaded]
@@ -95,15 +91,11 @@ def load_staging(
         return result
     with transaction(con):
         batch_id = scalar(con, "select coalesce(max(batch_id), 0) + 1 from ops.loaded_files")
-        con.execute(f"set variable batch_id = {batch_id}")
+        con.execute("set variable batch_id = ?", [batch_id])
         con.execute("set variable violet_future_tolerance = ?", [future_tolerance])
-        # A view, not a table: the bodies are read from Parquet once, straight into the parse.
-        paths = ", ".join(_quote(str(raw_dir / f)) for f in todo)
-        con.execute(
-            "create or replace temp view new_raw as "  # noqa: S608 - quoted paths
-            f"select * exclude (filename), substr(filename, {len(str(raw_dir)) + 2}) as raw_file "
-            f"from read_parquet([{paths}], union_by_name = true, filename = true)"
-        )
+        con.execute("set variable staging_files = ?", [[str(raw_dir / f) for f in todo]])
+        con.execute("set variable staging_raw_dir = ?", [str(raw_dir)])
+        sql.run(con, "staging", "new_raw")
         sql.run(con, "staging", "topic_families")
         sql.run(con, "staging", "deliveries")
         sql.run(con, "staging", "quarantine")

@@ -1,10 +1,9 @@
 -- grain: one row per current transfer and per current bag; key: id.
 -- inputs: core.transfers, core.transfers_history, core.payout_accounts, core.bags,
 --   core.merchants, staging.events.
--- outputs: the derived columns of core.transfers and core.bags (updated in place, see
---   _derived.ddl.sql); temp table derived_transfers (scratch).
--- What Violet's webhook bodies leave out, derived after every core merge (the
--- columns: _derived.ddl.sql).
+-- outputs: the derived columns of core.transfers and core.bags (updated in place; defined in
+--   transfers.ddl.sql and bags.ddl.sql); temp table derived_transfers (scratch).
+-- What Violet's webhook bodies leave out, derived after every core merge.
 -- Columns that exist only on the current tables, filled here, never in history (history holds
 -- what the bodies said):
 --   core.transfers.merchant_id     the body's merchant_id when present (optional, not in the

@@ -3,7 +3,7 @@
 --   staging.topic_families, staging.deliveries, staging.events; variable batch_id.
 -- outputs: staging.deliveries (new rows; retries marked); temp tables new_parsed, new_topics,
 --   delivery_kinds.
--- Runs once per load, after the loader made temp view `new_raw` (the raw records of files not
+-- Runs once per load, after new_raw.sql made temp view `new_raw` (the raw records of files not
 -- in ops.loaded_files, plus `raw_file`), rebuilt staging.topic_families and set variable
 -- `batch_id` (and violet_future_tolerance). Builds temp table `new_parsed` (every new delivery,
 -- parsed once) that staging.events and staging.quarantine use. The door: every value of a body

@@ -1,5 +1,9 @@
 -- The definition of staging.events: created when missing, and the tables of warehouses
 -- made by earlier versions migrated (idempotent). Its grain and build: events.sql.
+-- The DuckDB dialect of sqlfluff does not parse the column option `using compression zstd` (zstd:
+-- large JSON written about twice as fast as with the default string compression, in a third of the
+-- space), so this statement is not linted.
+-- noqa: disable=PRS
 create table if not exists staging.events (
     event_key varchar,
     delivery_id varchar,
@@ -18,3 +22,4 @@ create table if not exists staging.events (
     last_received_at timestamptz,
     batch_id bigint
 );
+-- noqa: enable=PRS

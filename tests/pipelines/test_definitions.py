@@ -10,9 +10,11 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 import yaml
 
 from pipelines import _sql as sql
+from pipelines.core.entities import CORE_ENTITIES
 from pipelines.finance.build import build_finance
 from pipelines.resources import FinanceSettings
 
@@ -93,3 +95,54 @@ def test_descriptions_live_beside_the_sql_and_describe_what_exists(
                 if (table, c) not in columns
             ]
             assert stale == [], f"{schema}: descriptions of columns that no table has"
+
+
+# The columns only a current table has, filled by sql/core/_derived.sql.
+DERIVED = {
+    "transfers": ["merchant_id_source", "partially_sent", "reversal_failed_at"],
+    "bags": ["merchant_name"],
+}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    return [
+        (str(name), str(kind))
+        for name, kind in con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = "
+            "if(? = 'temp', 'temp', current_database()) and schema_name = ? and table_name = ? "
+            "order by column_index",
+            [schema, "main" if schema == "temp" else schema, table],
+        ).fetchall()
+    ]
+
+
+@pytest.mark.parametrize("entity", CORE_ENTITIES)
+def test_core_definitions_have_the_columns_of_the_version_select(
+    entity: str, tmp_path: Path
+) -> None:
+    """core.<entity>_history.ddl.sql spells out the columns of the version select
+    (entity_versions in <entity>_history.sql) in its order and types, then validity; core.<entity>
+    the same without validity, then payload and the derived columns. Rows are written by name,
+    so a column added to the select and not to the definition would fail the build, and a type
+    changed in one place only would be cast silently: this test fails on either."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        sql.prepare(con)
+        con.execute("create temp view changed_events as select * from staging.events")
+        con.execute("set variable core_docs_source = 'changed_events'")
+        sql.run(con, "core", "_event_docs")
+        sql.run(con, "core", f"{entity}_history")
+        con.execute(
+            "create temp table shape as select * from "
+            "entity_versions('changed_entity_events', 'changed_docs') limit 0"
+        )
+        select = _columns(con, "temp", "shape")
+        validity = [
+            ("valid_from", "TIMESTAMP WITH TIME ZONE"),
+            ("valid_to", "TIMESTAMP WITH TIME ZONE"),
+            ("is_current", "BOOLEAN"),
+        ]
+        assert _columns(con, "core", f"{entity}_history") == select + validity
+        current = _columns(con, "core", entity)
+        derived = [c for c in current if c[0] in DERIVED.get(entity, [])]
+        assert [c[0] for c in derived] == DERIVED.get(entity, [])
+        assert current == [*select, ("payload", "JSON"), *derived]

@@ -3,6 +3,7 @@ opens with what it builds (grain, key, inputs, outputs)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -40,3 +41,49 @@ def test_header(path: Path) -> None:
     header = _header(path.read_text())
     missing = [word for word in ("grain:", "key:", "inputs:", "outputs:") if word not in header]
     assert not missing, f"{path.name} header lacks {missing}"
+
+
+# The Python that runs the models: a statement it executes is a constant (a query of a table's
+# state, a fixed-name temp table or view) or a file run by pipelines._sql; never SQL text built
+# from Python values. Values go in as parameters (`?`) or DuckDB variables. The exceptions, each
+# with why: (module, function) -> what the f-string may only put in.
+PIPELINES = SQL_DIR.parent / "pipelines"
+BUILD_MODULES = [*sorted(PIPELINES.glob("*/build.py")), PIPELINES / "_sql.py"]
+ALLOWED = {
+    # a DuckDB variable's name (a literal at every call); its value is a parameter
+    ("core/build.py", "_set"),
+    # the schema names of pipelines._sql.SCHEMAS
+    ("_sql.py", "prepare"),
+    # not a model: how tests and the demo compare a queue (finance.exceptions or a truth file)
+    ("finance/build.py", "queue"),
+}
+
+
+def _formatted_sql(path: Path) -> list[str]:
+    """`file:function:line` of every f-string, .format() or concatenation passed to an
+    execute() or scalar() call in `path`, outside ALLOWED."""
+    tree = ast.parse(path.read_text())
+    found = []
+    where = f"{path.parent.name}/{path.name}" if path.parent.name != "pipelines" else path.name
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef) or (where, function.name) in ALLOWED:
+            continue
+        for call in ast.walk(function):
+            if not (isinstance(call, ast.Call) and call.args):
+                continue
+            name = getattr(call.func, "attr", getattr(call.func, "id", ""))
+            if name not in ("execute", "scalar"):
+                continue
+            # scalar(con, query, ...); con.execute(query, ...)
+            text = call.args[1] if name == "scalar" and len(call.args) > 1 else call.args[0]
+            built = isinstance(text, ast.JoinedStr | ast.BinOp) or (
+                isinstance(text, ast.Call) and getattr(text.func, "attr", "") == "format"
+            )
+            if built:
+                found.append(f"{where}:{function.name}:{call.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("path", BUILD_MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_build_code_does_not_template_sql(path: Path) -> None:
+    assert _formatted_sql(path) == []
