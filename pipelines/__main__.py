@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     code = main()
     # Everything is closed and recorded by now (DuckDB connections, the Dagster instance and
-    # its run). Python's own teardown of the thousands of modules Dagster imports takes ~0.6 s
-    # after a run on these machines; the kernel frees the process at once.
+    # its run). Python's own teardown of the thousands of modules Dagster imports takes a
+    # good part of a second after a run; the kernel frees the process at once.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

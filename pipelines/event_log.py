@@ -2,11 +2,12 @@
 
 The stock `SqliteEventLogStorage` builds a new SQLAlchemy engine and SQLite connection for
 every read and write (NullPool), and closing the last connection to a WAL database checkpoints
-and deletes its WAL. On these machines that is ~7 ms per run event and 17-25 ms per asset or
-check event (those are written to the run's database and twice to the index); a run of this
-warehouse writes ~240 events, and each step also claims and frees a pool slot through the
-index. Keeping one engine per database file cut a run with nothing new on the 1M-delivery
-benchmark warehouse from 11.1-12.7 s to 8.5-9.1 s (bench/RESULTS.md). The files, schema and
+and deletes its WAL: milliseconds per run event, several times that per asset or check event
+(those are written to the run's database and twice to the index); a run of this warehouse
+writes a few hundred events, and each step also claims and frees a pool slot through the
+index. Keeping one engine per database file made a run with nothing new on the 1M-delivery
+benchmark warehouse about a quarter faster (the figures: bench/RESULTS.md, "Figures behind
+choices in the code"). The files, schema and
 semantics are Dagster's own: the stock storage, the webserver and the daemon read and write
 them as before.
 

@@ -16,7 +16,8 @@ concurrency:
 telemetry:
   enabled: false
 # Dagster's SQLite event log, keeping its connections open (pipelines/event_log.py): the same
-# files as the default, ~3 s less bookkeeping per run. Remove these lines for the stock class.
+# files as the default, less bookkeeping per run (bench/RESULTS.md). Remove these lines for the
+# stock class.
 event_log_storage:
   module: pipelines.event_log
   class: PooledSqliteEventLogStorage

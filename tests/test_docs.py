@@ -1,5 +1,6 @@
 """The README and docs/ stand on their own: every relative link resolves inside the repository
-(the file exists; an #anchor names a heading of it)."""
+(the file exists; an #anchor names a heading of it), and every repository path the prose names
+in backquotes exists."""
 
 from __future__ import annotations
 
@@ -52,3 +53,22 @@ def test_nothing_links_outside_the_repository() -> None:
         assert "../shared" not in text, page
         assert "violet-webhooks.md" not in text, page
         assert "design.md" not in text, page
+
+
+# A path in backquotes that starts at one of the repository's top folders, e.g.
+# `pipelines/core/build.py` or `sql/core/` (not a pattern: no <, *, { or spaces).
+FOLDERS = ("pipelines", "ingest", "sql", "tests", "bench", "dev", "simulator", "warehouse_files",
+           "notebooks", "docs")  # fmt: skip
+PATH = re.compile(r"`((?:" + "|".join(FOLDERS) + r")/[^`<>*{}\s]*)`")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [*PAGES, ROOT / "bench" / "RESULTS.md", ROOT / "bench" / "RELIABILITY.md"],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
+def test_every_path_named_exists(page: Path) -> None:
+    """A file or folder the prose names (moved code leaves no stale path behind)."""
+    named = sorted(set(PATH.findall(page.read_text())))
+    missing = [p for p in named if not (ROOT / p.split(":")[0]).exists()]
+    assert missing == []
