@@ -664,9 +664,9 @@ def _blocking_checks(con: duckdb.DuckDBPyConnection, workdir: Path) -> list[str]
                     f"blocking check {spec.asset_key.to_user_string()}:{spec.name} "
                     f"failed {result.metadata}"
                 )
-    for spec, counts_of, _ in finance_checks.CHECKS:
-        if spec.blocking and any((counts := counts_of(con)).values()):
-            failed.append(f"blocking check {spec.name} failed {counts}")
+    for invariant in finance_checks.INVARIANTS:
+        if invariant.blocking and any((counts := invariant.counts(con)).values()):
+            failed.append(f"blocking check {invariant.name} failed {counts}")
     return failed
 
 

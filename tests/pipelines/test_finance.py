@@ -21,7 +21,7 @@ import pytest
 
 from pipelines.core import build as core_build
 from pipelines.finance.build import KINDS, build_finance, parse_as_of, queue
-from pipelines.finance.checks import CHECKS
+from pipelines.finance.checks import INVARIANTS
 from pipelines.resources import FinanceSettings
 from pipelines.staging import build as staging_build
 from simulator import anomalies
@@ -304,9 +304,13 @@ def test_settings_come_from_the_environment() -> None:
         parse_as_of("yesterday")
 
 
+def _failing(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {i.name for i in INVARIANTS if any(i.counts(con).values())}
+
+
 def test_money_invariants_hold_and_can_fail(con: duckdb.DuckDBPyConnection) -> None:
-    for spec, evaluate, _ in CHECKS:
-        assert not any(evaluate(con).values()), spec.name
+    for invariant in INVARIANTS:
+        assert not any(invariant.counts(con).values()), invariant.name
     con.execute(
         "update finance.bag_settlements set transferred_minor = transferred_minor + 1 "
         "where bag_id = (select min(bag_id) from finance.bag_settlements)"
@@ -316,21 +320,27 @@ def test_money_invariants_hold_and_can_fail(con: duckdb.DuckDBPyConnection) -> N
         "(select min(order_id) from finance.order_payments where bag_count > 0)"
     )
     build_finance(con, AT_END)
-    failing = {spec.name for spec, evaluate, _ in CHECKS if any(evaluate(con).values())}
+    failing = _failing(con)
     assert "order_total_equals_bag_totals" in failing
     con.execute(
         "update finance.bag_settlements set transferred_minor = transferred_minor + 1 "
         "where bag_id = (select min(bag_id) from finance.bag_settlements)"
     )
-    failing = {spec.name for spec, evaluate, _ in CHECKS if any(evaluate(con).values())}
+    failing = _failing(con)
     assert {"parts_add_up", "balances_are_sums_of_bags"} <= failing
     assert "transfers_single_currency" not in failing
     con.execute(
         "update core.bags set currency = 'XTS' where id = (select min(try_cast(b as bigint)) "
         "from (select unnest(related_bags) as b from core.transfers))"
     )
-    failing = {spec.name for spec, evaluate, _ in CHECKS if any(evaluate(con).values())}
+    failing = _failing(con)
     assert "transfers_single_currency" in failing
+    assert "queue_well_formed" not in failing
+    con.execute(
+        "update finance.exceptions set kind = 'NOT_A_KIND' "
+        "where exception_id = (select min(exception_id) from finance.exceptions)"
+    )
+    assert "queue_well_formed" in _failing(con)
 
 
 def test_every_kind_is_known_to_the_queue() -> None:
