@@ -48,17 +48,6 @@ def set_watermark(con: duckdb.DuckDBPyConnection, model: str, batch_id: int) -> 
     )
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether `schema.name` is a table of the current database."""
-    schema, name = table.split(".")
-    row = con.execute(
-        "select count(*) from duckdb_tables() "
-        "where database_name = current_database() and schema_name = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     """Drop every temp table and view of the connection: a step's scratch work, freed before
     its commit (whose checkpoint otherwise has to make room for it)."""

@@ -7,9 +7,8 @@ and deletes its WAL: milliseconds per run event, several times that per asset or
 writes a few hundred events, and each step also claims and frees a pool slot through the
 index. Keeping one engine per database file made a run with nothing new on the 1M-delivery
 benchmark warehouse about a quarter faster (the figures: bench/RESULTS.md, "Figures behind
-choices in the code"). The files, schema and
-semantics are Dagster's own: the stock storage, the webserver and the daemon read and write
-them as before.
+choices in the code"). The files, schema and semantics are Dagster's own: the stock storage,
+the webserver and the daemon read and write them as before.
 
 A run's own database is checkpointed after every transaction: the UI follows a live run by
 watching that file for changes, and with open connections the new events would otherwise sit

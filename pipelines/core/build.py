@@ -59,7 +59,7 @@ def build_core(con: duckdb.DuckDBPyConnection) -> CoreResult:
         result.changed_events = scalar(con, "select count(*) from changed_events")
         if since and not result.changed_events:
             # Nothing new for core (no new file, or only quarantined deliveries): every history
-            # and current table stays as it is; only missing tables are created.
+            # and current table stays as it is (sql.prepare created any that were missing).
             for table in CORE_ENTITIES:
                 result.versions[table] = result.dropped_versions[table] = 0
         else:
