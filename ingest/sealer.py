@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from ingest import wal
 from ingest.records import SCHEMA, Columns, RawRecord, to_table
 from warehouse_files import layout
-from warehouse_files.durable import ensure_dir, fsync_dir
+from warehouse_files.durable import ensure_dir, fsync_dir, fsync_file
 
 ROW_GROUP_ROWS = 128 * 1024
 RELEASED_SUFFIX = ".sealed"
@@ -211,6 +211,10 @@ def _onto_existing(table: pa.Table, final: Path) -> ExistingFile:
     only_in_file = len(old_sequences) - len(common)
     counts = (len(old_sequences), len(new_sequences), only_in_file, len(only_in_log))
     if not only_in_log and not differing:
+        # Kept as it is; but a sealer killed between its rename and the directory fsync may
+        # have left it not yet durable, and the segment is about to go.
+        fsync_file(final)
+        fsync_dir(final.parent)
         outcome = "identical" if only_in_file == 0 else "kept"
         return ExistingFile(final, outcome, *counts)
     extra = table.take(only_in_log + differing)

@@ -131,9 +131,10 @@ class Slots(Sealing):
             return
         try:
             result = sealer.seal_segment(path, self.config.raw_dir)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - kept in the log, logged, retried: not swallowed
             # The segment stays where it is; the ticker tries again, and serving goes on
-            # with new segments meanwhile.
+            # with new segments meanwhile (an OS error or anything else: e.g. a Parquet file
+            # in the way whose columns cannot be merged with the log's).
             self._leftovers.append(path)
             self.metrics.seal_failures.inc()
             log.error(

@@ -8,8 +8,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from starlette.testclient import TestClient
 
@@ -307,6 +310,29 @@ def test_a_leftover_that_cannot_be_sealed_yet_is_retried_while_serving(
         wait_for(lambda: not w.path.exists())
         assert metric(client, "violet_ingest_recovered_records_total") == 2
     assert read_raw(data_dir).num_rows == 3
+
+
+def test_a_leftover_whose_sealing_raises_anything_does_not_stop_the_start(
+    client_for: ClientFactory, delivery: DeliveryFactory, data_dir: Path
+) -> None:
+    """Recovery that fails with something other than an OS error (here: a Parquet file in the
+    way whose columns cannot be merged with the log's) leaves the segment in the log, counted
+    and retried; the service starts and serves."""
+    directory = layout.wal_dir(data_dir) / "slot-0"
+    directory.mkdir(parents=True)
+    w = wal.SegmentWriter(directory, "dead-s0-20261127T000000-eeee", 0)
+    w.append([wal.encode_record(logrec(i)) for i in range(2)])
+    w.close()
+    day = logrec(0).received_at_us // 86_400_000_000
+    name = layout.file_name("dead-s0-20261127T000000-eeee", 0)
+    date = datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
+    final = layout.partition_dir(layout.raw_dir(data_dir), date) / name
+    final.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"sequence": ["not", "numbers"], "body": [1, 2]}), final)
+    with client_for() as client:
+        assert post(client, delivery())[0] == 200
+        assert w.path.exists()
+        assert metric(client, "violet_ingest_seal_failures_total") >= 1
 
 
 def assert_no_os_detail(text: str, *paths: Path) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,35 @@ def test_an_unreadable_file_in_the_way_is_kept_aside(tmp_path: Path) -> None:
     assert found.moved_to is not None
     assert found.moved_to.read_bytes() == b"not parquet at all"
     assert found.moved_to.name.startswith(".")  # out of the readers' *.parquet glob
+
+
+def test_a_file_found_in_place_is_made_durable_before_its_segment_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealer killed between the rename of its file and the fsync of the directory leaves a
+    file whose name may not survive a power cut; the next seal finds it identical and must
+    fsync it and its directory before the segment (the only other copy) is deleted."""
+    records = [logrec(i) for i in range(5)]
+    raw = tmp_path / "raw"
+    [sealed] = sealer.seal([r.to_raw() for r in records], raw, "inst-d", 0)
+    path = _segment(layout.wal_dir(tmp_path), "inst-d", 0, records)
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    real_release = sealer._release
+
+    def release(segment: Path) -> None:
+        # The segment is given up here: by then the file and its directory entry are durable.
+        assert str(sealed) in synced, synced
+        assert str(sealed.parent) in synced, synced
+        real_release(segment)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(sealer, "_release", release)
+    result = sealer.seal_segment(path, raw)
+    assert [f.outcome for f in result.existing] == ["identical"]
+    assert not path.exists()
