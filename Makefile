@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install duckdb1 analyst notebooks dictionary demo serve materialize ui desk test browser lint typecheck check bench-ingest bench-pipeline lock clean
+.PHONY: install duckdb1 analyst notebooks dictionary demo serve materialize ui desk test browser lint typecheck bench-ingest bench-pipeline lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -108,15 +108,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## Throughput/latency of the ingest service against a bare HMAC-checking Starlette app.
+## A 1M-delivery world built by a full and an incremental run, against a bare DuckDB scan.
 bench-pipeline: $(STAMP)
 	$(BIN)/python -m bench.pipeline
 
+## Throughput/latency of the ingest service against a bare HMAC-checking Starlette app.
 bench-ingest: $(STAMP)
 	$(BIN)/python -m bench.ingest
 
 ## The chaos suite's long runs (kill -9 loops, full and failing disks, abuse, fuzzing, a soak;
-## ~30 min, needs root for its mounts); writes bench/RELIABILITY.md, exits 1 on any finding.
+## ~40 min, needs root for its mounts); writes bench/RELIABILITY.md, exits 1 on any finding.
 .PHONY: chaos
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
