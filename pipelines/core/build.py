@@ -136,4 +136,8 @@ def _write_current(con: duckdb.DuckDBPyConnection) -> None:
     sql.run(con, "core", "_need_events")
     sql.run(con, "core", "_current_orders")
     for table in CORE_ENTITIES:
+        _set(con, "core_entity", table)
+        _set(con, "core_current", f"core.{table}")
+        _set(con, "core_history", f"core.{table}_history")
+        sql.run(con, "core", "_current_rows")
         sql.run(con, "core", table)
