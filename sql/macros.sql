@@ -216,7 +216,10 @@ create or replace macro violet_body_problem(entity, doc, j, keys, received_at) a
             violet_at(violet_money_problem(doc.shipping_total), 'shipping_total'),
             violet_at(violet_money_problem(doc.tax_total), 'tax_total'),
             violet_at(violet_money_problem(doc.discount_total), 'discount_total'),
+            -- finance reconciles every order (an order without payment is open for its total)
+            violet_at(violet_required(doc.total, 'missing_field'), 'total'),
             violet_at(violet_money_problem(doc.total), 'total'),
+            violet_at(violet_required(doc.currency, 'missing_field'), 'currency'),
             violet_at(violet_top_list_problem(doc.bags, keys, j, 'bags'), 'bags'),
             violet_at(
                 violet_top_list_problem(doc.payment_transactions, keys, j, 'payment_transactions'),
@@ -529,6 +532,7 @@ create or replace macro violet_body_fine(doc, entity, j, dlm, latest) as
         false))), true)
     and case entity
         when 'order' then doc.bags is not null and doc.payment_transactions is not null
+            and doc.total is not null and doc.currency is not null and doc.currency <> 'null'
         when 'transfer' then doc.amount is not null and doc.currency is not null
             and doc.currency <> 'null' and violet_fast_lists(json_type(j, [
             '$.related_orders', '$.related_bags', '$.related_distributions',

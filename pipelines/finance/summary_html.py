@@ -8,6 +8,7 @@ beside the chart), so what a person sees is what a query of finance.exceptions g
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -82,10 +83,20 @@ def ageing(con: duckdb.DuckDBPyConnection) -> list[Chart]:
     """One stacked bar chart per currency: x the age bucket, the stack its kinds."""
     from pipelines.finance.build import KINDS
 
-    colours = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(KINDS)}
+    colours = defaultdict(
+        lambda: PALETTE[0], {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(KINDS)}
+    )
     by_currency: dict[str, list[tuple[str, int, int, int]]] = {}
+    # A malformed row (no currency, no amount, an unknown kind) is drawn, not fatal: the
+    # blocking queue_well_formed check names it after this step.
     for currency, kind, bucket, n, amount in con.execute(AGEING_SQL).fetchall():
-        by_currency.setdefault(currency, []).append((kind, int(bucket), int(n), int(amount)))
+        by_currency.setdefault(currency or "?", []).append(
+            (kind, int(bucket), int(n), int(amount or 0))
+        )
+
+    def order(cell: tuple[str, int, int, int]) -> tuple[int, int]:
+        return cell[1], KINDS.index(cell[0]) if cell[0] in KINDS else len(KINDS)
+
     charts = []
     slot = (WIDTH - LEFT) / len(BUCKETS)
     plot = HEIGHT - TOP - BOTTOM
@@ -94,7 +105,7 @@ def ageing(con: duckdb.DuckDBPyConnection) -> list[Chart]:
         scale = max(max(totals), 1)
         stacked = [0] * len(BUCKETS)
         bars = []
-        for kind, bucket, n, amount in sorted(cells, key=lambda c: (c[1], KINDS.index(c[0]))):
+        for kind, bucket, n, amount in sorted(cells, key=order):
             h = plot * amount / scale
             y = TOP + plot * (1 - (stacked[bucket] + amount) / scale)
             stacked[bucket] += amount
@@ -104,7 +115,7 @@ def ageing(con: duckdb.DuckDBPyConnection) -> list[Chart]:
                     f"{kind}, {name}: {n} open, {money(amount, currency)}", name, kind, amount, n)
             )  # fmt: skip
         rows = [(BUCKETS[b][0], k, n, money(a, currency)) for k, b, n, a in
-                sorted(cells, key=lambda c: (c[1], KINDS.index(c[0])))]  # fmt: skip
+                sorted(cells, key=order)]  # fmt: skip
         charts.append(
             Chart(
                 f"Open money at stake by age, {currency}",

@@ -13,7 +13,8 @@
 -- its entity's models type, then its timestamps), then of its bags in order (each bag's fields,
 -- then its lines, then refunds[]), then of its payment transactions, then the same child twice:
 --   missing_id (the body's id, or a bag's, line's or embedded payment transaction's),
---   missing_field (a transfer without amount or currency: finance reconciles every transfer),
+--   missing_field (an order without total or currency, a transfer without amount or currency:
+--   finance reconciles every order and transfer),
 --   wrong_type (an id not an integer, money not integer minor units, a number, boolean or list of
 --   another type, an element of bags[] that is not an object), id_out_of_range (an id <= 0 or
 --   past 2^63 - 1), money_out_of_range (below 0 or past 10^15 minor units), number_out_of_range (a

@@ -181,6 +181,9 @@ CASES = [
          "missing_field", "amount"),
     Case("transfer_currency_null", TRF, changed(TRF, currency=None), "missing_field",
          "currency"),
+    # finance reconciles every order (CAPTURE_MISSING of an order without payment is its total)
+    Case("order_total_missing", ORD, changed(ORD, total=DROP), "missing_field", "total"),
+    Case("order_currency_null", ORD, changed(ORD, currency=None), "missing_field", "currency"),
     Case("transfer_amount_10_pow_23", TRF, changed(TRF, amount=BIG), "money_out_of_range",
          "amount"),
     Case("payment_topic_amount_string", PAY, changed(PAY, amount="6670"), "wrong_type", "amount"),

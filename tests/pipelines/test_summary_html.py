@@ -98,3 +98,21 @@ def test_an_empty_queue_says_so(tmp_path: Path) -> None:
         html = summary_html.render(con, datetime(2026, 12, 1, tzinfo=UTC))
     assert "No open exceptions." in html
     assert "No finance run recorded yet." in html
+
+
+def test_a_malformed_queue_row_is_drawn_not_fatal(tmp_path: Path) -> None:
+    """No currency, no amount, an unknown kind: the page is still written (the blocking
+    queue_well_formed check names the row after the finance step)."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema finance")
+        con.execute(
+            "create table finance.exceptions (currency varchar, kind varchar, "
+            "age_days decimal(10, 2), amount_minor bigint)"
+        )
+        con.execute(
+            "insert into finance.exceptions values (null, 'CAPTURE_MISSING', 3, null), "
+            "('USD', 'NOT_A_KIND', 1, 500), ('USD', 'TRANSFER_MISSING', 2, 700)"
+        )
+        html = summary_html.render(con, datetime(2026, 12, 1, tzinfo=UTC))
+    assert "Open money at stake by age, ?" in html
+    assert "NOT_A_KIND" in html
