@@ -1,6 +1,6 @@
 """The clocks the pipeline trusts, and how far ahead a sender's clock may be.
 
-Finance looks from the wall clock of the run (pipelines/finance_models.py resolve_as_of), never
+Finance looks from the wall clock of the run (pipelines/finance/build.py resolve_as_of), never
 from a timestamp in a body. A body dated more than the future tolerance after its receipt is
 quarantined at the door (reason `future_timestamp`, sql/macros.sql violet_latest): it never
 becomes current state, and the staging/quarantine:quarantine_rate check reports it.

@@ -29,7 +29,7 @@ BUCKETS: tuple[tuple[str, float, float | None], ...] = (
     ("7-30 days", 7, 30),
     ("30+ days", 30, None),
 )
-# One colour per kind, in finance_models.KINDS order (colour-blind-safe palette, repeated).
+# One colour per kind, in pipelines.finance.build.KINDS order (colour-blind-safe palette, repeated).
 PALETTE = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb",
            "#332288", "#117733", "#882255", "#999933")  # fmt: skip
 TRENDS = 30  # runs in the trend chart
