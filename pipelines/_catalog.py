@@ -36,9 +36,7 @@ def _describe_table(spec: dict[str, Any]) -> str:
 def _tables() -> dict[str, str]:
     """Each table's description, its grain and key appended (the data dictionary shows them)."""
     return {
-        name: f"{spec['description']} Grain: {spec['grain']}."
-        if spec.get("grain")
-        else str(spec["description"])
+        name: _describe_table(spec)
         for schema in SCHEMAS
         for name, spec in (_layer(schema).get("tables") or {}).items()
     }

@@ -16,12 +16,12 @@ from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 
 from pipelines import clock, storage
+from pipelines.analytics import SNAPSHOT_FILE
 from warehouse_files import layout
 
 # Every step that writes the warehouse runs in this Dagster pool (limit 1: one at a time).
 POOL = "warehouse"
 WAREHOUSE_FILE = "warehouse.duckdb"
-SNAPSHOT_FILE = "analytics.duckdb"
 
 
 class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]

@@ -145,6 +145,6 @@ def build_finance(
         sql.run(con, "finance", "exception_log")
         sql.run(con, "finance", "exceptions")
         result.open = scalar(con, "select count(*) from finance.exceptions")
-        queue_history.append(con, result)  # the HTML summary's trend (pipelines/summary_html.py)
+        queue_history.append(con, result)  # the HTML summary's trend (finance/summary_html.py)
         drop_temp(con)
     return result

@@ -23,7 +23,7 @@ class RunCounts(Protocol):
 
 
 def append(con: duckdb.DuckDBPyConnection, run: RunCounts) -> None:
-    con.execute(sql.text("finance", "queue_history.ddl"))  # an older warehouse has none
+    """One row for this run (the table exists: build_finance's sql.prepare defines it)."""
     con.execute(
         "insert into finance.queue_history values (?, now(), ?, ?, ?)",
         [run.as_of, run.open, run.opened, run.resolved],

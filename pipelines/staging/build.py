@@ -13,13 +13,14 @@ from pathlib import Path
 import duckdb
 
 from pipelines import _sql as sql
+from pipelines import clock
 from pipelines._db import drop_temp, scalar, transaction
 from warehouse_files import layout
 
 RAW_GLOB = layout.RAW_GLOB
 # How far after its receipt a body's timestamps may be (Violet's clock against ours): a version
 # dated later is quarantined (future_timestamp) instead of becoming current state until then.
-FUTURE_TOLERANCE = timedelta(days=1)
+FUTURE_TOLERANCE = timedelta(hours=clock.DEFAULT_FUTURE_TOLERANCE_HOURS)
 
 
 @dataclass
